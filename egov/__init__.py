@@ -1,0 +1,1 @@
+"""egov — an open platform for a provincial government's e-government work."""
