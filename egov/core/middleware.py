@@ -42,6 +42,8 @@ class RequestContextMiddleware:
             incoming if 0 < len(incoming) <= 64 and incoming.isascii() else uuid.uuid4().hex
         )
         token = request_id_var.set(request_id)
+        # Django logs 4xx/5xx after the middleware returns; the formatter reads it from the request.
+        request.request_id = request_id  # type: ignore[attr-defined]
         try:
             response = self.get_response(request)
         finally:
