@@ -80,6 +80,11 @@ class TodoSummary:
     count: int
 
 
+def todo_counts(user: User) -> list[TodoSummary]:
+    """How many items wait in each subsystem (one count query per provider)."""
+    return [TodoSummary(p.subsystem, str(p.label), p.count_for(user)) for p in todo_providers()]
+
+
 def todos_for(
     user: User, *, subsystem: str | None = None, limit: int = 200
 ) -> tuple[list[TodoItem], list[TodoSummary]]:

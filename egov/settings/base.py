@@ -39,7 +39,8 @@ EGOV_NODE_NAME = os.environ.get("EGOV_NODE_NAME", "河北省政务内网节点")
 EGOV_ZONE = os.environ.get("EGOV_ZONE", "intranet")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin requires a second factor (django-otp's OTPAdminSite): see egov/orgs/admin_site.py.
+    "egov.orgs.admin_site.EgovAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "egov.core",
     "egov.orgs",
+    "egov.pki",
     "egov.api",
     "egov.web",
 ]
@@ -119,9 +121,9 @@ AUTHENTICATION_BACKENDS = [
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -136,6 +138,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "egov.orgs.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
     {"NAME": "egov.orgs.passwords.PasswordHistoryValidator", "OPTIONS": {"history": 5}},
+    {"NAME": "egov.orgs.passwords.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
 ]
 # Days after which a password must be changed; 0 turns expiry off.
 EGOV_PASSWORD_MAX_AGE_DAYS = env_int("EGOV_PASSWORD_MAX_AGE_DAYS", 0)
@@ -162,6 +165,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 OTP_TOTP_ISSUER = "egov"
+# Whom a locked-out person should call (shown on the lockout page), e.g. "安全管理员 0311-1234567".
+EGOV_HELPDESK = os.environ.get("EGOV_HELPDESK", "")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
