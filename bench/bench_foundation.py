@@ -66,6 +66,7 @@ def build_tree(n_orgs: int, n_users: int, start: int = 0) -> None:
     created = Organisation.objects.bulk_create(batch, batch_size=2000)
     by_id = {o.pk: o for o in Organisation.objects.filter(depth__lte=2)}
     for org in created:
+        assert org.parent_id is not None
         parent = by_id[org.parent_id]
         org.path = f"{parent.path}{org.pk}/"
         org.depth = parent.depth + 1

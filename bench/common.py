@@ -26,7 +26,7 @@ class Row:
     def ratio(self) -> float | None:
         if self.baseline_value in (None, 0):
             return None
-        return self.value / self.baseline_value  # type: ignore[operator]  # checked above
+        return self.value / self.baseline_value
 
 
 @dataclass

@@ -39,8 +39,11 @@ class TodoItem:
 
 
 class TodoProvider(Protocol):
-    subsystem: str
-    label: str | Promise
+    @property
+    def subsystem(self) -> str: ...
+
+    @property
+    def label(self) -> str | Promise: ...
 
     def items_for(self, user: User, limit: int) -> Sequence[TodoItem]: ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -78,7 +78,8 @@ class Organisation(TimeStampedModel):
         # The path holds this row's own key, so a new row is written, then given its path.
         # Moving a unit with descendants goes through orgs.services.do_move_organisation.
         super().save(*args, **kwargs)
-        path = f"{self.parent.path if self.parent_id else PATH_SEPARATOR}{self.pk}{PATH_SEPARATOR}"
+        parent_path = self.parent.path if self.parent is not None else PATH_SEPARATOR
+        path = f"{parent_path}{self.pk}{PATH_SEPARATOR}"
         depth = path.count(PATH_SEPARATOR) - 2
         if path != self.path or depth != self.depth:
             self.path, self.depth = path, depth
@@ -108,8 +109,6 @@ class User(AbstractUser):
     phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
     password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
     must_change_password = models.BooleanField(_("must change password"), default=False)
-
-    objects = UserManager()
 
     class Meta:
         ordering = ["username"]

@@ -60,7 +60,8 @@ def todo_total(request: HttpRequest) -> int:
     if cached is None:
         from egov.core.todos import todo_counts
 
-        cached = sum(s.count for s in todo_counts(request.user))  # type: ignore[arg-type]
+        summaries = todo_counts(request.user)  # type: ignore[arg-type]  # only for authenticated users
+        cached = sum(summary.count for summary in summaries)
         request._todo_total = cached  # type: ignore[attr-defined]
     return cached
 
