@@ -223,3 +223,13 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- PKI (egov.pki, the provincial CA) -------------------------------------------------------
+# The key-encryption key is read by egov/pki/keystore.py from the environment (EGOV_PKI_KEK) and
+# is deliberately not a setting (it must never show on a debug page). See docs/pki.md.
+EGOV_PKI_REQUIRE_KEK = env_bool("EGOV_PKI_REQUIRE_KEK", False)
+EGOV_PKI_BASE_URL = os.environ.get("EGOV_PKI_BASE_URL", "http://127.0.0.1:8000")
+EGOV_PKI_DNS_ZONES = [
+    z.strip() for z in os.environ.get("EGOV_PKI_DNS_ZONES", "hebei.gov.cn").split(",") if z.strip()
+]
+# --- end PKI ---------------------------------------------------------------------------------
