@@ -19,10 +19,20 @@ if TYPE_CHECKING:
 PATH_SEPARATOR = "/"
 
 
+def child_path(parent_path: str, pk: int) -> str:
+    """The materialised path of unit `pk` under `parent_path` ("/" for a root).
+
+    Keys are zero-padded so that ordering by path lists a tree depth-first with siblings in
+    the order they were created (the government, then its office, then its departments).
+    """
+    return f"{parent_path}{pk:09d}{PATH_SEPARATOR}"
+
+
 class Organisation(TimeStampedModel):
     """A unit in the tree: a government, its general office, a department or an internal unit.
 
-    `path` is a materialised path of primary keys ("/1/14/203/"), so descendants are one
+    `path` is a materialised path of zero-padded primary keys ("/000000001/000000014/"), so
+    descendants are one
     indexed prefix query and ancestors one `pk__in` query, whatever the depth or size.
     """
 
@@ -79,7 +89,7 @@ class Organisation(TimeStampedModel):
         # Moving a unit with descendants goes through orgs.services.do_move_organisation.
         super().save(*args, **kwargs)
         parent_path = self.parent.path if self.parent is not None else PATH_SEPARATOR
-        path = f"{parent_path}{self.pk}{PATH_SEPARATOR}"
+        path = child_path(parent_path, self.pk)
         depth = path.count(PATH_SEPARATOR) - 2
         if path != self.path or depth != self.depth:
             self.path, self.depth = path, depth
