@@ -29,7 +29,7 @@ def build_tree(n_orgs: int, n_users: int, start: int = 0) -> None:
     from django.contrib.auth.hashers import make_password
 
     from egov.orgs.choices import OrgKind, OrgLevel, Role
-    from egov.orgs.models import Organisation, Position, PositionRole, User
+    from egov.orgs.models import Organisation, Position, PositionRole, User, child_path
     from egov.orgs.uscc import make_uscc
 
     root = Organisation.objects.filter(parent=None).first()
@@ -68,7 +68,7 @@ def build_tree(n_orgs: int, n_users: int, start: int = 0) -> None:
     for org in created:
         assert org.parent_id is not None
         parent = by_id[org.parent_id]
-        org.path = f"{parent.path}{org.pk}/"
+        org.path = child_path(parent.path, org.pk)
         org.depth = parent.depth + 1
     Organisation.objects.bulk_update(created, ["path", "depth"], batch_size=2000)
 

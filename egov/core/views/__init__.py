@@ -1,0 +1,1 @@
+"""Core pages: audit viewer, calendar administration, notification inbox, health check."""
