@@ -32,7 +32,7 @@ run: $(STAMP) sysdeps
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff format --check egov bench conftest.py manage.py
 
 types: $(STAMP)
 	$(VENV)/bin/mypy egov bench
