@@ -28,6 +28,7 @@ run: $(STAMP) sysdeps
 	mkdir -p var
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo
+	$(MANAGE) pki init --demo
 	$(MANAGE) serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)

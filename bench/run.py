@@ -31,6 +31,8 @@ def prepare_database() -> str:
         url = f"sqlite:///{db}"
     os.environ["DATABASE_URL"] = url
     os.environ["EGOV_DEBUG"] = "0"
+    # The in-process test client calls itself "testserver".
+    os.environ["EGOV_ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "egov.settings.dev")
     return url
 

@@ -28,3 +28,6 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 STORAGES["staticfiles"] = {
     "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
 }
+
+# --- PKI: the CA's key-encryption key must come from the environment (docs/pki.md). ---
+EGOV_PKI_REQUIRE_KEK = True
