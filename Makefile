@@ -39,6 +39,7 @@ types: $(STAMP)
 	$(VENV)/bin/mypy egov bench
 
 migrations-check: $(STAMP)
+	mkdir -p var
 	DJANGO_SETTINGS_MODULE=egov.settings.test $(MANAGE) makemigrations --check --dry-run
 
 pytest: $(STAMP)

@@ -20,7 +20,7 @@ from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Row, Section
+from bench.common import Row, Section, rate
 
 REPEATS = 5
 DATA = b"x" * 1024
@@ -28,17 +28,9 @@ _OPENSSL_LINE = re.compile(r"256 bits ecdsa \(nistp256\)\s+\S+\s+\S+\s+([\d.]+)\
 
 
 def cpu_rate(fn: Any, seconds: float = 1.0) -> float:
-    """Calls per CPU-second of this process (what `openssl speed` divides by by default:
-    user CPU time, so both figures are per core and not skewed by other load on the machine)."""
-    count = 0
-    start = time.process_time()
-    deadline = start + seconds
-    while True:
-        fn()
-        count += 1
-        now = time.process_time()
-        if now >= deadline:
-            return count / (now - start)
+    """Calls per CPU-second of this process: what `openssl speed` divides by by default (user
+    CPU time), so both figures are per core and not skewed by other load on the machine."""
+    return rate(fn, seconds, clock=time.process_time)
 
 
 def openssl_speed() -> tuple[float, float]:

@@ -11,18 +11,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from egov.core.admin import ReadOnlyAdmin
 from egov.orgs.models import Organisation, Position, PositionRole, User
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Organisation)

@@ -6,23 +6,10 @@ issuing, revoking and CRLs go through the screens and `manage.py pki`, which aud
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from egov.core.admin import ReadOnlyAdmin
 from egov.pki.models import Certificate, CertificateAuthority, CertificateRequest, RevocationList
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(CertificateAuthority)
