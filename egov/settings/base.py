@@ -58,6 +58,9 @@ INSTALLED_APPS = [
     "egov.core",
     "egov.orgs",
     "egov.pki",
+    "egov.exchange",
+    "egov.supervision",
+    "egov.duty",
     "egov.api",
     "egov.web",
 ]

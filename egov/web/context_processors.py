@@ -28,6 +28,9 @@ class NavItem:
 NAVIGATION: list[tuple[Any, str, str | None]] = [
     (_("To-do"), "web:home", None),
     (_("Notifications"), "core:notification_list", None),
+    (_("Exchange"), "exchange:console", Role.CLERK),
+    (_("Supervision"), "supervision:dashboard", None),
+    (_("Duty"), "duty:console", None),
     (_("Organisations"), "orgs:organisation_list", None),
     (_("Users"), "orgs:user_list", Role.SYSTEM_ADMIN),
     (_("Users"), "orgs:user_list", Role.SECURITY_ADMIN),
