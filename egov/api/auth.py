@@ -1,8 +1,11 @@
 """API authentication: bearer access tokens for mobile clients, the session for the browser.
 
-Access token: `django.core.signing` value `{"d": device uuid, "u": user pk}`, valid for
-`ACCESS_TOKEN_SECONDS`; accepted only while its device is not revoked and its user is active.
-Refresh token: a signed `{"d": device uuid, "n": random}`; the device row keeps only its SHA-256.
+Access token: `django.core.signing` value `{"d": device uuid, "u": user pk, "p": password
+marker}`, valid for `ACCESS_TOKEN_SECONDS`; accepted only while its device is not revoked, its
+user is active and the user's password is the one the device signed in with.
+Refresh token: a signed `{"d": device uuid, "p": password marker, "n": random}`; the device row
+keeps only its SHA-256. The password marker works as Django's session auth hash does for
+sessions: changing (or resetting) the password signs every device out.
 A refresh token that is validly signed but no longer the device's current one is a reused old
 token: the device is revoked (see `services.do_refresh_token`).
 """
@@ -19,6 +22,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
@@ -28,6 +32,7 @@ from egov.orgs.models import User
 
 ACCESS_SALT = "egov.api.access"
 REFRESH_SALT = "egov.api.refresh"
+PASSWORD_MARKER_SALT = "egov.api.password"  # noqa: S105 -- a signing salt, not a secret
 ACCESS_TOKEN_SECONDS = int(getattr(settings, "EGOV_API_ACCESS_TOKEN_SECONDS", 15 * 60))
 REFRESH_TOKEN_DAYS = int(getattr(settings, "EGOV_API_REFRESH_TOKEN_DAYS", 30))
 # last_used_at is written at most this often per device (not on every request).
@@ -38,17 +43,37 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def password_marker(user: User) -> str:
+    """Changes whenever the user's password hash changes (an HMAC of it, not the hash itself)."""
+    return salted_hmac(PASSWORD_MARKER_SALT, user.password, algorithm="sha256").hexdigest()[:32]
+
+
+def matches_password(user: User, marker: Any) -> bool:
+    return isinstance(marker, str) and constant_time_compare(marker, password_marker(user))
+
+
 def make_access_token(device: ApiDevice) -> str:
-    return signing.dumps({"d": str(device.uuid), "u": device.user_id}, salt=ACCESS_SALT)
+    return signing.dumps(
+        {"d": str(device.uuid), "u": device.user_id, "p": password_marker(device.user)},
+        salt=ACCESS_SALT,
+    )
 
 
 def make_refresh_token(device: ApiDevice) -> str:
-    return signing.dumps({"d": str(device.uuid), "n": secrets.token_urlsafe(24)}, salt=REFRESH_SALT)
+    return signing.dumps(
+        {
+            "d": str(device.uuid),
+            "p": password_marker(device.user),
+            "n": secrets.token_urlsafe(24),
+        },
+        salt=REFRESH_SALT,
+    )
 
 
 @dataclass(frozen=True)
 class RefreshClaims:
     device_uuid: str
+    password_marker: str
 
 
 def read_refresh_token(token: str) -> RefreshClaims | None:
@@ -59,7 +84,9 @@ def read_refresh_token(token: str) -> RefreshClaims | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("d"), str):
         return None
-    return RefreshClaims(device_uuid=data["d"])
+    if not isinstance(data.get("p"), str):
+        return None
+    return RefreshClaims(device_uuid=data["d"], password_marker=data["p"])
 
 
 def device_for_access_token(token: str) -> ApiDevice | None:
@@ -78,6 +105,8 @@ def device_for_access_token(token: str) -> ApiDevice | None:
         .filter(uuid=data["d"], user_id=user_id, revoked_at__isnull=True, user__is_active=True)
         .first()
     )
+    if device is None or not matches_password(device.user, data.get("p")):
+        return None  # the password changed since the device signed in
     return device
 
 

@@ -13,6 +13,7 @@ from egov.api.auth import (
     hash_token,
     make_access_token,
     make_refresh_token,
+    matches_password,
     read_refresh_token,
 )
 from egov.api.models import ApiDevice
@@ -54,6 +55,9 @@ def do_issue_token(user: User, *, device_id: str, name: str = "", acting: Acting
     """A fresh token pair for `user` on `device_id` (re-using its live device row if any)."""
     now = timezone.now()
     with transaction.atomic():
+        # One sign-in per person at a time: two at once for a new device would both insert it
+        # (IntegrityError on api_device_one_active_per_device_id). The user row is locked first.
+        User.objects.select_for_update().only("pk").get(pk=user.pk)
         device = (
             ApiDevice.objects.select_for_update()
             .filter(user=user, device_id=device_id, revoked_at__isnull=True)
@@ -61,6 +65,7 @@ def do_issue_token(user: User, *, device_id: str, name: str = "", acting: Acting
         )
         if device is None:
             device = ApiDevice(user=user, device_id=device_id)
+        device.user = user  # the tokens carry a marker of the password: no extra query
         device.name = name or device.name
         device.last_used_at = now
         device.refreshed_at = now
@@ -111,13 +116,21 @@ def do_refresh_token(refresh_token: str, *, acting: Acting) -> IssuedTokens:
     issued: IssuedTokens | None = None
     with transaction.atomic():
         device = (
-            ApiDevice.objects.select_for_update()
+            # The device row only: do_issue_token locks the user row before the device's.
+            ApiDevice.objects.select_for_update(of=("self",))
             .select_related("user")
             .filter(uuid=claims.device_uuid)
             .first()
         )
         if device is not None and device.revoked_at is None and device.user.is_active:
-            if device.refresh_token_hash != hash_token(refresh_token):
+            if not matches_password(device.user, claims.password_marker):
+                # Signed in before the password was changed or reset: that ends the device.
+                _revoke(
+                    device,
+                    reason="password_changed",
+                    acting=Acting(user=device.user, source_ip=acting.source_ip),
+                )
+            elif device.refresh_token_hash != hash_token(refresh_token):
                 # A genuine but superseded token: someone else may hold a copy. End the device.
                 reused = True
                 _revoke(

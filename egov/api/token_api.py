@@ -24,7 +24,12 @@ from egov.api.services import (
     do_revoke_refresh_token,
 )
 from egov.core.acting import Acting
-from egov.orgs.identity import confirmed_totp_device, needs_second_factor
+from egov.orgs.identity import (
+    confirmed_totp_device,
+    count_login_failure,
+    needs_second_factor,
+    verify_totp_token,
+)
 from egov.orgs.models import User
 from egov.orgs.passwords import password_change_required
 
@@ -39,13 +44,6 @@ def _token_out(issued: IssuedTokens) -> dict[str, Any]:
         "token_type": "Bearer",
         "device": issued.device.uuid,
     }
-
-
-def _login_failed(request: HttpRequest, username: str) -> None:
-    """Count a failed second factor with django-axes, as a failed password is counted."""
-    from django.contrib.auth.signals import user_login_failed
-
-    user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
 
 
 def _locked_out(request: HttpRequest) -> bool:
@@ -63,7 +61,7 @@ def _locked_out(request: HttpRequest) -> bool:
     summary="Sign a device in with user name and password (and a TOTP code for 2FA roles)",
 )
 def issue_token(request: HttpRequest, payload: TokenRequest) -> Any:
-    acting = Acting.from_request(request, user=None)
+    acting = Acting.anonymous(request)
     user = authenticate(request=request, username=payload.username, password=payload.password)
     if _locked_out(request):
         do_record_token_failure(payload.username, reason="locked_out", acting=acting)
@@ -89,8 +87,8 @@ def issue_token(request: HttpRequest, payload: TokenRequest) -> Any:
                 401,
                 [{"field": "otp", "message": _("This field is required."), "code": "required"}],
             )
-        if not device.verify_token(payload.otp):
-            _login_failed(request, payload.username)
+        if not verify_totp_token(device, payload.otp):
+            count_login_failure(request, payload.username)
             if _locked_out(request):
                 do_record_token_failure(payload.username, reason="locked_out", acting=acting)
                 return error_response(
@@ -134,7 +132,7 @@ def issue_token(request: HttpRequest, payload: TokenRequest) -> Any:
     summary="Exchange a refresh token for a new pair (the old refresh token stops working)",
 )
 def refresh_token(request: HttpRequest, payload: RefreshRequest) -> Any:
-    issued = do_refresh_token(payload.refresh_token, acting=Acting.from_request(request, user=None))
+    issued = do_refresh_token(payload.refresh_token, acting=Acting.anonymous(request))
     return _token_out(issued)
 
 
@@ -145,7 +143,7 @@ def refresh_token(request: HttpRequest, payload: RefreshRequest) -> Any:
     summary="Sign a device out with its refresh token",
 )
 def revoke_token(request: HttpRequest, payload: RefreshRequest) -> Any:
-    do_revoke_refresh_token(payload.refresh_token, acting=Acting.from_request(request, user=None))
+    do_revoke_refresh_token(payload.refresh_token, acting=Acting.anonymous(request))
     return Status(204, None)
 
 

@@ -38,6 +38,13 @@ class Acting:
         return cls(user=None, label=label)
 
     @classmethod
+    def anonymous(cls, request: HttpRequest, label: str = "anonymous") -> Acting:
+        """Nobody signed in yet (a token request): whatever session the client carries."""
+        from egov.core.middleware import client_ip
+
+        return cls(user=None, source_ip=client_ip(request), label=label)
+
+    @classmethod
     def from_request(cls, request: HttpRequest, user: Any = None) -> Acting:
         from egov.core.middleware import client_ip
 

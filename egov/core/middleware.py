@@ -41,8 +41,11 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
+        # Printable ASCII only: a control character (a newline) cannot go back out as a header.
         request_id = (
-            incoming if 0 < len(incoming) <= 64 and incoming.isascii() else uuid.uuid4().hex
+            incoming
+            if 0 < len(incoming) <= 64 and incoming.isascii() and incoming.isprintable()
+            else uuid.uuid4().hex
         )
         token = request_id_var.set(request_id)
         # Django logs 4xx/5xx after the middleware returns; the formatter reads it from the request.

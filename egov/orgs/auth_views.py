@@ -286,9 +286,16 @@ def password_change(request: HttpRequest) -> HttpResponse:
             )
             identity.keep_session_after_password_change(request, user)
             return redirect(_pop_next(request))
-        identity.do_record_password_change_failure(
-            user, acting=Acting.from_request(request), fields=sorted(form.errors)
-        )
+        try:
+            identity.do_record_password_change_failure(
+                request,
+                user,
+                acting=Acting.from_request(request),
+                fields=sorted(form.errors),
+                wrong_password=form.has_error("old_password", "password_incorrect"),
+            )
+        except identity.LockedOut:
+            return lockout_response(request)
     context: dict[str, Any] = {"form": form, "forced": forced}
     if forced:
         context.update(_public_shell(request))

@@ -197,6 +197,17 @@ def do_start_totp_enrolment(user: User, *, acting: Acting) -> TOTPDevice:
     return device
 
 
+def verify_totp_token(device: TOTPDevice, token: str) -> bool:
+    """Check a code with the device row locked, so that a code is accepted only once.
+
+    django-otp refuses a code whose time step is not after `last_t`, but reads and writes
+    `last_t` without a lock: two requests bringing the same code at once would both pass.
+    """
+    with transaction.atomic():
+        locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+        return bool(locked.verify_token(token))
+
+
 def _check_throttle(device: TOTPDevice) -> None:
     allowed, data = device.verify_is_allowed()
     if not allowed:
@@ -208,11 +219,11 @@ def _check_throttle(device: TOTPDevice) -> None:
         )
 
 
-def _count_failure_with_axes(request: HttpRequest, user: User) -> bool:
+def count_login_failure(request: HttpRequest, username: str) -> bool:
     """Wrong codes count towards the same lockout as wrong passwords. True when now locked."""
     user_login_failed.send(
         sender=__name__,
-        credentials={"username": user.get_username()},  # AXES_USERNAME_FORM_FIELD
+        credentials={"username": username},  # AXES_USERNAME_FORM_FIELD
         request=request,
     )
     return bool(getattr(request, "axes_locked_out", False))
@@ -227,7 +238,12 @@ def _otp_failed(request: HttpRequest, user: User, stage: str) -> None:
         outcome=AuditOutcome.FAILURE,
         details={"stage": stage},
     )
-    if _count_failure_with_axes(request, user):
+    _lock_out_at_the_limit(request, user, acting, stage)
+
+
+def _lock_out_at_the_limit(request: HttpRequest, user: User, acting: Acting, stage: str) -> None:
+    """Count a failed proof of identity with axes; at the limit, end the session and refuse."""
+    if count_login_failure(request, user.get_username()):
         record_audit(
             "auth.locked_out",
             acting=acting,
@@ -250,7 +266,7 @@ def do_confirm_totp_device(
     if device.user_id != user.pk or device.confirmed:
         raise DomainError(_("This enrolment is no longer valid. Start again."), field="token")
     _check_throttle(device)
-    if not device.verify_token(token):
+    if not verify_totp_token(device, token):
         _otp_failed(request, user, stage="enrolment")
         raise SecondFactorInvalid(_("The code is wrong or has expired."), field="token")
     with transaction.atomic():
@@ -272,7 +288,7 @@ def do_verify_second_factor(request: HttpRequest, user: User, token: str) -> TOT
     if device is None:
         raise DomainError(_("No second-factor device is set up for this account."), field="token")
     _check_throttle(device)
-    if not device.verify_token(token):
+    if not verify_totp_token(device, token):
         _otp_failed(request, user, stage="login")
         raise SecondFactorInvalid(_("The code is wrong or has expired."), field="token")
     with transaction.atomic():
@@ -308,7 +324,18 @@ def do_change_password(user: User, new_password: str, *, acting: Acting) -> None
         record_audit("auth.password_changed", acting=acting, obj=user)
 
 
-def do_record_password_change_failure(user: User, *, acting: Acting, fields: list[str]) -> None:
+def do_record_password_change_failure(
+    request: HttpRequest,
+    user: User,
+    *,
+    acting: Acting,
+    fields: list[str],
+    wrong_password: bool = False,
+) -> None:
+    """A refused change; a wrong current password counts towards the lockout as at login.
+
+    Otherwise whoever holds the session could guess the password without any limit.
+    """
     record_audit(
         "auth.password_changed",
         acting=acting,
@@ -316,6 +343,8 @@ def do_record_password_change_failure(user: User, *, acting: Acting, fields: lis
         outcome=AuditOutcome.FAILURE,
         details={"fields": fields},
     )
+    if wrong_password:
+        _lock_out_at_the_limit(request, user, acting, "password_change")
 
 
 def keep_session_after_password_change(request: HttpRequest, user: User) -> None:

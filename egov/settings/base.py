@@ -155,6 +155,16 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "egov.orgs.auth_views.lockout_response"
 AXES_VERBOSE = False
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Masked in the form data axes keeps for each failure (axes' defaults, then the fields of the
+# password-change and OTP forms, which also count failures: "password" is always masked).
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "old_password",
+    "new_password1",
+    "new_password2",
+    "token",
+]
 
 # Sessions: idle timeout (30 minutes by default), renewed on every request.
 SESSION_COOKIE_AGE = env_int("EGOV_SESSION_IDLE_SECONDS", 30 * 60)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 from django_otp.oath import TOTP
 
@@ -255,3 +257,58 @@ def test_a_token_for_another_user_id_is_refused(clerk, sysadmin):
     assert ApiClient(token=token).get(ME_URL).status_code == 200
     assert ApiClient(token=forged).get(ME_URL).status_code == 401
     assert ApiClient(token=token + "x").get(ME_URL).status_code == 401
+
+
+def test_a_password_change_signs_every_device_out(anon, clerk):
+    from django.test import Client
+
+    tokens = _login(anon, "clerk").json()
+    access = ApiClient(token=tokens["access_token"])
+    assert access.get(ME_URL).status_code == 200
+    browser = Client()
+    browser.force_login(clerk)
+    new = "Xy7#kq!pLm2w"
+    response = browser.post(
+        "/accounts/password/",
+        {"old_password": DEFAULT_PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    assert response.status_code == 302
+    # As for the person's other browser sessions: the device signed in with the old password.
+    assert access.get(ME_URL).status_code == 401
+    response = anon.post_json(REFRESH_URL, {"refresh_token": tokens["refresh_token"]})
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_token"
+    device = ApiDevice.objects.get(uuid=tokens["device"])
+    assert device.revoked_at is not None and device.revoked_reason == "password_changed"
+    # Signing in again with the new password works.
+    fresh = _login(anon, "clerk", password=new)
+    assert fresh.status_code == 200
+    assert ApiClient(token=fresh.json()["access_token"]).get(ME_URL).status_code == 200
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite runs one write transaction at a time"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_sign_ins_of_one_new_device_at_once(clerk):
+    """A client retrying on a slow network: both sign-ins succeed (no IntegrityError, no 500)."""
+    answers: list[int] = []
+
+    def sign_in(barrier: threading.Barrier, device_id: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            answers.append(_login(ApiClient(), "clerk", device_id=device_id).status_code)
+        finally:
+            connection.close()
+
+    for round_ in range(5):  # the window is narrow: try a few times
+        barrier = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=sign_in, args=(barrier, f"phone-{round_}")) for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert answers == [200] * 10
+    assert ApiDevice.objects.filter(user=clerk, revoked_at__isnull=True).count() == 5

@@ -62,6 +62,16 @@ def test_generated_request_id_is_logged(client, log_lines, monkeypatch):
     assert any(line.get("request_id") == request_id for line in _parsed(log_lines))
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("incoming", ["abc\ndef", "abc\r\nSet-Cookie: x=1", "tab\there", "nul\x00"])
+def test_a_request_id_with_control_characters_is_replaced(client, incoming):
+    response = client.get("/healthz", HTTP_X_REQUEST_ID=incoming)
+    assert response.status_code in (200, 503)  # not a 500 from the header
+    request_id = response["X-Request-ID"]
+    assert request_id != incoming
+    assert len(request_id) == 32 and request_id.isalnum()
+
+
 def test_outside_a_request_there_is_no_request_id(log_lines):
     logging.getLogger("egov.test").info("plain", extra={"count": 3, "tags": ["a", "中"]})
     (line,) = _parsed(log_lines)

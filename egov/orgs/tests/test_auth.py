@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.contrib import admin
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -617,3 +619,67 @@ def test_admin_logout_is_audited(client):
     assert response.status_code == 302
     assert not is_logged_in(client)
     assert len(events("auth.logout")) == 1
+
+
+@pytest.mark.parametrize("url", ["/admin/password_change/", "/admin/password_change/done/"])
+def test_admin_password_change_goes_through_the_accounts_page(client, url):
+    user = make_member(None, Role.SYSTEM_ADMIN, is_staff=True, is_superuser=True)
+    login_verified(client, user)
+    new = "Xy7#kq!pLm2w"
+    body = {"old_password": DEFAULT_PASSWORD, "new_password1": new, "new_password2": new}
+    response = client.post(url, body)
+    # Django's own form would change the password without history, date or audit event.
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(DEFAULT_PASSWORD)
+    assert not events("auth.password_changed")
+    response = client.get(url)
+    assert response.status_code == 302
+    if url.endswith("done/"):
+        assert response.url == reverse("admin:index")
+        return
+    assert response.url.startswith(reverse("accounts:password_change"))
+    assert "next=%2Fadmin%2F" in response.url
+    response = client.post(response.url, body)
+    assert response.status_code == 302
+    assert response.url == reverse("admin:index")
+    user.refresh_from_db()
+    assert user.check_password(new)
+    assert user.password_changed_at is not None
+    assert user.password_history.count() == 1
+    assert len(events("auth.password_changed")) == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite runs one write transaction at a time"
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_code_brought_twice_at_once_is_accepted_once(signer):
+    """Replay protection holds under concurrency (two browsers, one code, the same moment)."""
+    answers: list[int] = []
+
+    def verify(barrier: threading.Barrier, browser: Client, code: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            response = browser.post(reverse("accounts:otp_verify"), {"token": code})
+            answers.append(response.status_code)
+        finally:
+            connection.close()
+
+    for _ in range(3):  # the window is narrow: try a few times
+        answers.clear()
+        device = TOTPDeviceFactory.create(user=signer)
+        clients = [Client(), Client()]
+        for browser in clients:
+            browser.force_login(signer)  # the password step passed; the second factor is due
+        barrier = threading.Barrier(2)
+        code = current_code(device)
+        threads = [
+            threading.Thread(target=verify, args=(barrier, browser, code)) for browser in clients
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(answers) == [302, 400]
+        TOTPDevice.objects.filter(user=signer).delete()

@@ -184,6 +184,42 @@ def test_bad_password_change_names_the_field_and_changes_nothing(client, old, ne
     assert field in event.details["fields"]
 
 
+@pytest.mark.django_db
+def test_guessing_the_current_password_locks_the_account_as_at_login(client):
+    from axes.models import AccessAttempt
+
+    user = make_member(None, Role.CLERK)
+    client.force_login(user)
+    for _ in range(4):
+        assert change(client, "Wrong#Guess123", "Hebei#Office2026").status_code == 400
+    response = change(client, "Wrong#Guess124", "Hebei#Office2026")
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+    assert AuditEvent.objects.filter(action="auth.locked_out").count() == 1
+    assert AuditEvent.objects.get(action="auth.locked_out").details["stage"] == "password_change"
+    # Locked: the right password does not log in now.
+    response = Client().post(
+        reverse("accounts:login"), {"username": user.username, "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 429
+    user.refresh_from_db()
+    assert user.check_password(DEFAULT_PASSWORD)
+    # Axes keeps the form data of each failure: never the passwords typed.
+    kept = " ".join(AccessAttempt.objects.values_list("post_data", flat=True))
+    assert "Wrong#Guess" not in kept
+    assert "Hebei#Office2026" not in kept
+
+
+@pytest.mark.django_db
+def test_a_wrong_new_password_does_not_count_towards_the_lock(client):
+    user = make_member(None, Role.CLERK)
+    client.force_login(user)
+    for _ in range(6):
+        assert change(client, DEFAULT_PASSWORD, "alllowercase").status_code == 400
+    assert not AuditEvent.objects.filter(action="auth.locked_out").exists()
+    assert client.get(HOME).status_code == 200
+
+
 # ---------------------------------------------------------------------------------------------
 # Forced change and expiry
 
