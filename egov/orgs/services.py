@@ -50,6 +50,7 @@ ORG_FIELDS = (
     "sort_order",
 )
 USER_FIELDS = ("full_name", "email", "phone")
+EMAIL_MAX_LENGTH = 254  # User.email
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,6 +139,10 @@ def do_create_organisation(
     """Create a unit under `parent` (a root only for a system actor)."""
     if parent is None and acting.user is not None:
         raise NotPermitted(_("Only the platform itself creates a root organisation."))
+    if parent is not None:
+        # Lock the parent and read its path afresh: a move of the parent's subtree running now
+        # finishes first, so the new unit's path is built from the parent's final path.
+        parent = Organisation.objects.select_for_update().get(pk=parent.pk)
     require_power(acting, parent, Role.SYSTEM_ADMIN)
     unknown = set(values) - set(ORG_FIELDS)
     if unknown:
@@ -188,8 +193,17 @@ def do_move_organisation(
     organisation: Organisation, *, new_parent: Organisation, acting: Acting
 ) -> Organisation:
     """Put a unit (and its subtree) under another parent; descendants' paths in one UPDATE."""
-    org = Organisation.objects.select_for_update().get(pk=organisation.pk)
-    target = Organisation.objects.select_for_update().get(pk=new_parent.pk)
+    # Both ends locked in one statement in primary-key order (fixed order: two opposite moves
+    # cannot deadlock).
+    locked = {
+        o.pk: o
+        for o in Organisation.objects.select_for_update()
+        .filter(pk__in={organisation.pk, new_parent.pk})
+        .order_by("pk")
+    }
+    if organisation.pk not in locked or new_parent.pk not in locked:
+        raise Organisation.DoesNotExist("No such organisation.")
+    org, target = locked[organisation.pk], locked[new_parent.pk]
     require_power(acting, org, Role.SYSTEM_ADMIN)
     require_power(acting, target, Role.SYSTEM_ADMIN)
     if org.parent_id is None and acting.user is not None:
@@ -211,6 +225,14 @@ def do_move_organisation(
     if len(new_path) + deepest - len(old_path) > 255:
         raise DomainError(_("The tree would be too deep there."), field="parent")
     depth_shift = target.depth + 1 - old_depth
+    # Lock the subtree first (in path order) so that a unit being created or saved under it
+    # waits for this move and reads the new paths; the UPDATE below then sees every row.
+    list(
+        Organisation.objects.select_for_update()
+        .filter(path__startswith=old_path)
+        .order_by("path")
+        .values_list("pk", flat=True)
+    )
     # The unit and all its descendants: replace the old path prefix in one statement.
     Organisation.objects.filter(path__startswith=old_path).update(
         path=Concat(Value(new_path), Substr("path", len(old_path) + 1), output_field=CharField()),
@@ -272,6 +294,13 @@ def _clean_user_values(values: dict[str, Any]) -> dict[str, Any]:
             validate_email(email)
         except ValidationError:
             raise DomainError(_("Enter a valid e-mail address."), field="email") from None
+        # validate_email allows 320 characters; the column holds EMAIL_MAX_LENGTH.
+        if len(email) > EMAIL_MAX_LENGTH:
+            raise DomainError(
+                _("The e-mail address is too long (at most %(max)d characters).")
+                % {"max": EMAIL_MAX_LENGTH},
+                field="email",
+            )
     return cleaned
 
 
@@ -306,6 +335,12 @@ def _set_initial_password(user: User, password: str | None) -> None:
     user.must_change_password = True
 
 
+def _lock_for_new_position(organisation: Organisation) -> Organisation:
+    """The unit, locked and read afresh: a deactivation running now (which checks that no
+    active position is left) finishes first, and its outcome is seen."""
+    return Organisation.objects.select_for_update().get(pk=organisation.pk)
+
+
 @dataclass(frozen=True)
 class NewPosition:
     organisation: Organisation
@@ -322,8 +357,9 @@ def do_create_user(
     **values: Any,
 ) -> User:
     """Create an account with its first (primary) position in an organisation."""
-    require_power(acting, position.organisation, Role.SYSTEM_ADMIN)
-    if not position.organisation.is_active:
+    organisation = _lock_for_new_position(position.organisation)
+    require_power(acting, organisation, Role.SYSTEM_ADMIN)
+    if not organisation.is_active:
         raise DomainError(_("The organisation is inactive."), field="organisation")
     unknown = set(values) - set(USER_FIELDS)
     if unknown:
@@ -335,7 +371,7 @@ def do_create_user(
     user.save()
     created = Position.objects.create(
         user=user,
-        organisation=position.organisation,
+        organisation=organisation,
         title=(position.title or "").strip()[:100],
         is_primary=True,
     )
@@ -343,16 +379,23 @@ def do_create_user(
         "user.created",
         acting=acting,
         obj=user,
-        details={"organisation": position.organisation.code, "position": created.pk},
+        details={"organisation": organisation.code, "position": created.pk},
     )
     return user
 
 
 def require_power_over_user(acting: Acting, user: User, role: str) -> None:
-    """The actor must hold `role` over at least one organisation the user has a position in."""
+    """The actor must hold `role` over at least one organisation the user has an active
+    position in (only when the person has none left: one they had a position in).
+
+    An ended position gives no power over the person: someone who moved on is no longer the
+    old unit's to edit or disable (that unit may still give them a position again).
+    """
     if acting.user is None:
         return
-    orgs = [p.organisation for p in user.positions.select_related("organisation")]
+    positions = list(user.positions.select_related("organisation"))
+    active = [p for p in positions if p.is_active]
+    orgs = [p.organisation for p in (active or positions)]
     if not any(can(acting, org, role) for org in orgs):
         raise NotPermitted(_("You do not have the power to do this for this person."))
 
@@ -406,6 +449,7 @@ def do_add_position(
 ) -> Position:
     """Give a person a (further) position in an organisation, without roles."""
     target = User.objects.select_for_update().get(pk=user.pk)
+    organisation = _lock_for_new_position(organisation)
     require_power(acting, organisation, Role.SYSTEM_ADMIN)
     if not organisation.is_active:
         raise DomainError(_("The organisation is inactive."), field="organisation")

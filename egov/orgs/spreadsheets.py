@@ -555,6 +555,12 @@ def import_users(upload: IO[bytes] | bytes, *, acting: Acting) -> ImportResult:
                 validate_email(email)
             except ValidationError:
                 bad("email", _("Enter a valid e-mail address."))
+            else:
+                if len(email) > services.EMAIL_MAX_LENGTH:
+                    bad(
+                        "email",
+                        _("At most %(max)d characters.") % {"max": services.EMAIL_MAX_LENGTH},
+                    )
         phone = row.get("phone", "")
         if phone and (len(phone) > 20 or not all(c.isdigit() or c in "+- " for c in phone)):
             bad("phone", _("Enter a phone number of digits only."))

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
@@ -234,16 +235,18 @@ def organisation_edit(request: HttpRequest, org_id: Any) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                new_parent_code = data["parent_code"]
-                old_parent_code = org.parent.code if org.parent else ""
-                if new_parent_code != old_parent_code:
-                    if not new_parent_code:
-                        raise DomainError(
-                            _("The parent organisation is required."), field="parent_code"
-                        )
-                    new_parent = _managed_org_by_code(user, new_parent_code, "parent_code")
-                    services.do_move_organisation(org, new_parent=new_parent, acting=acting)
-                org = services.do_update_organisation(org, acting=acting, **_org_values(data))
+                # One form, one transaction: a refused field change does not leave a move behind.
+                with transaction.atomic():
+                    new_parent_code = data["parent_code"]
+                    old_parent_code = org.parent.code if org.parent else ""
+                    if new_parent_code != old_parent_code:
+                        if not new_parent_code:
+                            raise DomainError(
+                                _("The parent organisation is required."), field="parent_code"
+                            )
+                        new_parent = _managed_org_by_code(user, new_parent_code, "parent_code")
+                        services.do_move_organisation(org, new_parent=new_parent, acting=acting)
+                    org = services.do_update_organisation(org, acting=acting, **_org_values(data))
             except NotPermitted as exc:
                 raise PermissionDenied(str(exc.message)) from None
             except DomainError as exc:

@@ -64,16 +64,29 @@ def oid(dotted: str) -> bytes:
 
 
 def decode_oid(body: bytes) -> str:
+    """The dotted form of an OID's content octets; truncated or padded encodings are refused.
+
+    The first subidentifier (40 * first arc + second arc) may itself take several octets
+    (2.999 is 0x88 0x37).
+    """
     if not body:
         raise DerError("empty OID")
-    parts = [body[0] // 40, body[0] % 40] if body[0] < 80 else [2, body[0] - 80]
+    if body[-1] & 0x80:
+        raise DerError("truncated OID")
+    subidentifiers = []
     value = 0
-    for byte in body[1:]:
+    start = True
+    for byte in body:
+        if start and byte == 0x80:
+            raise DerError("OID subidentifier is not minimally encoded")
         value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            parts.append(value)
+        start = not byte & 0x80
+        if start:
+            subidentifiers.append(value)
             value = 0
-    return ".".join(str(p) for p in parts)
+    first = subidentifiers[0]
+    parts = [first // 40, first % 40] if first < 80 else [2, first - 80]
+    return ".".join(str(p) for p in [*parts, *subidentifiers[1:]])
 
 
 def algorithm(dotted: str, null_params: bool = False) -> bytes:

@@ -127,7 +127,6 @@ def build_certificate(
     not_before: datetime,
     not_after: datetime,
     dns_names: list[str] | None = None,
-    issuer_parent_slug: str | None = None,
     self_signed: bool = False,
 ) -> x509.Certificate:
     """Build and sign one certificate of `profile`. The caller validated the inputs."""
@@ -169,8 +168,13 @@ def build_certificate(
                 _key_usage(digital_signature=True, content_commitment=True), critical=True
             )
             if profile == Profile.PERSON_SIGNING:
+                # clientAuth to log in; emailProtection because stock OpenSSL's signing purpose
+                # (`openssl cms -verify`, S/MIME) refuses an EKU list without it.
                 builder = builder.add_extension(
-                    x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+                    x509.ExtendedKeyUsage(
+                        [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]
+                    ),
+                    critical=False,
                 )
         elif profile == Profile.SERVER_TLS:
             builder = builder.add_extension(

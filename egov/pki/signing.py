@@ -79,14 +79,18 @@ class Signer:
 
 
 def load_signer(certificate: Certificate) -> Signer:
-    """The signer for a certificate whose key the server holds (cached in this process)."""
-    cached = _signers.get(certificate.fingerprint_sha256)
-    if cached is not None:
-        return cached
+    """The signer for a certificate whose key the server holds (cached in this process).
+
+    The row's state is checked on every call, before the cache: a revocation made by another
+    process (which cannot clear this process's cache) stops signing here too.
+    """
     if not certificate.key_ref:
         raise SigningError(_msg("The server does not hold this certificate's key."), field="signer")
     if certificate.status != CertificateStatus.VALID:
         raise SigningError(_msg("The certificate is revoked."), field="signer")
+    cached = _signers.get(certificate.fingerprint_sha256)
+    if cached is not None:
+        return cached
     cert = certificate.x509
     issuer_ca = CertificateAuthority.objects.select_related("certificate").get(
         pk=certificate.issuer_id

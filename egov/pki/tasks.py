@@ -24,9 +24,12 @@ def send_expiry_reminders() -> int:
 
 @task()
 def regenerate_crls() -> int:
+    """Fresh CRLs, and new OCSP responder certificates for those about to expire."""
     if not CertificateAuthority.objects.exists():
         return 0
-    return len(services.do_generate_all_crls(acting=Acting.system("pki.crl_schedule")))
+    acting = Acting.system("pki.crl_schedule")
+    services.do_renew_expiring_ocsp_responders(acting=acting)
+    return len(services.do_generate_all_crls(acting=acting))
 
 
 register_periodic("pki.expiry_reminders", send_expiry_reminders, every=REMINDERS_EVERY)

@@ -29,7 +29,6 @@ from egov.pki.forms import CertificateFilterForm, RejectForm, RequestForm, Revok
 from egov.pki.models import CertificateAuthority, RevocationList
 
 PAGE_SIZE = 50
-OCSP_CONTENT_TYPE = "application/ocsp-request"
 MAX_OCSP_GET = 8 * 1024
 
 

@@ -226,7 +226,7 @@ def test_positions_add_and_remove(tree: dict[str, Any]) -> None:
     with pytest.raises(Conflict):
         services.do_add_position(clerk, organisation=tree["city"], title="挂职", acting=acting)
     first = clerk.positions.get(is_primary=True)
-    PositionRole.objects.filter(position=first).exists()
+    assert PositionRole.objects.filter(position=first).exists()
     services.do_remove_position(first, acting=acting)
     first.refresh_from_db()
     second.refresh_from_db()
@@ -245,6 +245,30 @@ def test_update_and_deactivate_user(tree: dict[str, Any]) -> None:
         services.do_deactivate_user(tree["sysadmin"], acting=acting)
     with pytest.raises(NotPermitted):
         services.do_update_user(tree["clerk"], acting=_acting(tree["city_sysadmin"]), phone="1")
+
+
+def test_an_ended_position_gives_no_power_over_the_person(tree: dict[str, Any]) -> None:
+    """Someone who left the city for the province is no longer the city's to edit or disable;
+    the city's administrator may still give them a position again."""
+    system = Acting.system("test")
+    person = make_member(tree["city_office"], Role.CLERK)
+    services.do_add_position(person, organisation=tree["office"], title="借调", acting=system)
+    services.do_remove_position(
+        person.positions.get(organisation=tree["city_office"]), acting=system
+    )
+    city_sysadmin = _acting(tree["city_sysadmin"])
+    with pytest.raises(NotPermitted):
+        services.do_update_user(person, acting=city_sysadmin, email="x@example.com")
+    with pytest.raises(NotPermitted):
+        services.do_deactivate_user(person, acting=city_sysadmin)
+    person.refresh_from_db()
+    assert person.is_active and person.email != "x@example.com"
+    # The province's administrator still may; a person with no active position at all stays
+    # with the administrators of the units they had positions in.
+    services.do_update_user(person, acting=_acting(tree["sysadmin"]), full_name="调任")
+    services.do_remove_position(person.positions.get(organisation=tree["office"]), acting=system)
+    services.do_update_user(person, acting=city_sysadmin, full_name="离任")
+    services.do_add_position(person, organisation=tree["city"], acting=city_sysadmin)
 
 
 # Roles ---------------------------------------------------------------------------------------

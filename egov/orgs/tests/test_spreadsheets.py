@@ -12,8 +12,9 @@ from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from egov.core.acting import Acting
+from egov.core.errors import DomainError
 from egov.core.models import AuditEvent
-from egov.orgs import spreadsheets
+from egov.orgs import services, spreadsheets
 from egov.orgs.choices import OrgLevel, Role
 from egov.orgs.models import Organisation, User
 from egov.orgs.spreadsheets import ImportInvalid, ImportRefused
@@ -297,3 +298,24 @@ def test_user_export_lists_roles(tree: dict[str, Any]) -> None:
     )
     text = response.content.decode("utf-8-sig")
     assert "system_admin" in text and tree["city"].code in text
+
+
+def test_user_import_refuses_an_email_longer_than_the_column(tree: dict[str, Any]) -> None:
+    """Django's validate_email accepts up to 320 characters; the column holds 254 (PostgreSQL
+    refused the row with a DataError: a 500 instead of the row's error)."""
+    long_email = "a" * 60 + "@" + ".".join(["b" * 60] * 4) + ".cn"
+    assert len(long_email) > 254
+    rows = [USER_HEADER, ["longmail", "长", long_email, "", tree["city"].code, "", ""]]
+    with pytest.raises(ImportInvalid) as excinfo:
+        spreadsheets.import_users(_csv(rows), acting=tree["acting"])
+    assert {(e.row, e.field) for e in excinfo.value.errors} == {(2, "email")}
+    assert not User.objects.filter(username="longmail").exists()
+    # The service refuses it too, naming the field.
+    with pytest.raises(DomainError) as refused:
+        services.do_create_user(
+            username="longmail",
+            position=services.NewPosition(tree["city"]),
+            acting=tree["acting"],
+            email=long_email,
+        )
+    assert refused.value.field == "email"

@@ -426,3 +426,19 @@ def test_import_page_reports_rows(tree: dict[str, Any]) -> None:
     response = client.post(reverse("orgs:organisation_import"), {"file": good})
     assert response.status_code == 302
     assert Organisation.objects.filter(code=_code(10), parent=tree["city"]).exists()
+
+
+def test_edit_with_move_is_all_or_nothing(tree: dict[str, Any]) -> None:
+    """A move and a refused field change in one form: the move is not kept either."""
+    client = _as(tree["sysadmin"])
+    child = OrganisationFactory.create(parent=tree["office"])
+    old_path = child.path
+    url = reverse("orgs:organisation_edit", args=[child.uuid])
+    data = _org_post(code=child.code, doc_code=tree["office"].doc_code)  # taken: refused
+    response = client.post(url, {**data, "parent_code": tree["city"].code})
+    assert response.status_code == 400
+    assert b'data-testid="error-doc_code"' in response.content
+    child.refresh_from_db()
+    assert child.parent_id == tree["office"].pk
+    assert child.path == old_path
+    assert not AuditEvent.objects.filter(action="org.moved").exists()

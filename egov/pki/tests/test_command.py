@@ -106,3 +106,18 @@ def test_missing_kek_in_production_is_an_error(settings: Any, monkeypatch: Any) 
     settings.EGOV_PKI_REQUIRE_KEK = True
     with pytest.raises(CommandError, match="EGOV_PKI_KEK"):
         call_command("pki", "list", stdout=StringIO())
+
+
+def test_root_offline_keeps_the_key_when_the_file_cannot_be_written(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The key leaves the server only once its encrypted copy is on disk."""
+    pki("init")
+    monkeypatch.setenv("EGOV_PKI_ROOT_PASSPHRASE", "a long operator passphrase")
+    unwritable = tmp_path / "no-such-directory" / "root-key.pem"
+    with pytest.raises((CommandError, OSError)):
+        call_command("pki", "root-offline", "--out", str(unwritable), stdout=StringIO())
+    assert not unwritable.exists()
+    assert [a["online"] for a in pki("list")["authorities"]] == [True, True, True]
+    # And the CA still signs with it.
+    assert pki("crl", "--ca", "root")["crls"][0]["ca"] == "root"

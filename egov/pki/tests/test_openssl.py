@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 
 from egov.core.acting import Acting
 from egov.pki import services, signing
-from egov.pki.choices import RevocationReason
+from egov.pki.choices import Profile, RevocationReason
 from egov.pki.models import Certificate
 from egov.pki.tests.factories import new_organisation, new_request, new_seal
 
@@ -243,3 +243,36 @@ def test_openssl_cms_verifies_rsa_3072_signature(ca: services.InitResult, tmp_pa
         "/dev/null",
     )
     assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.django_db
+def test_openssl_cms_verifies_a_person_signature(ca: services.InitResult, tmp_path: Path) -> None:
+    """A 签发人's own signature: stock OpenSSL's S/MIME signing purpose needs emailProtection
+    beside clientAuth when the certificate carries extended key usages (it answered
+    "unsuitable certificate purpose")."""
+    from egov.orgs.tests.factories import make_member
+
+    org = new_organisation()
+    holder = make_member(org, "signer")
+    leaf = new_seal(organisation=org, profile=Profile.PERSON_SIGNING, holder=holder)
+    p = _write_chain(tmp_path, ca, leaf)
+    data = "签发意见：同意。\n".encode() * 20
+    (tmp_path / "data.bin").write_bytes(data)
+    (tmp_path / "sig.der").write_bytes(signing.sign_detached(data, leaf))
+    ok = _run(
+        "cms",
+        "-verify",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        str(tmp_path / "sig.der"),
+        "-content",
+        str(tmp_path / "data.bin"),
+        "-CAfile",
+        str(p["root"]),
+        "-out",
+        "/dev/null",
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "Verification successful" in ok.stderr

@@ -362,6 +362,50 @@ def test_root_offline_then_online(ca: Any) -> None:
     services.do_generate_crl(CertificateAuthority.objects.get(slug="root"), acting=SYSTEM)
 
 
+def test_exported_root_key_uses_a_slow_kdf(ca: Any, tmp_path: Any) -> None:
+    """The offline root key is protected by a person's passphrase: PBKDF2 must be slow
+    (cryptography's BestAvailableEncryption used 2,048 iterations). Stock OpenSSL reads it."""
+    import shutil
+    import subprocess
+
+    from cryptography.hazmat.primitives import serialization
+
+    from egov.pki import cms
+
+    passphrase = "correct horse battery"
+    pem = services.do_root_offline(passphrase=passphrase, acting=SYSTEM)
+    body = b"".join(pem.strip().splitlines()[1:-1])
+    info = cms.read_one(__import__("base64").b64decode(body))
+    algorithm, _data = cms.children(info.content)
+    pbes2_oid, params = cms.children(algorithm.content)
+    assert cms.decode_oid(pbes2_oid.content) == "1.2.840.113549.1.5.13"  # PBES2
+    kdf, scheme = cms.children(params.content)
+    kdf_oid, kdf_params = cms.children(kdf.content)
+    assert cms.decode_oid(kdf_oid.content) == "1.2.840.113549.1.5.12"  # PBKDF2
+    salt, iterations, prf = cms.children(kdf_params.content)
+    assert len(salt.content) >= 16
+    assert int.from_bytes(iterations.content, "big") >= 600_000
+    assert cms.decode_oid(cms.children(prf.content)[0].content) == "1.2.840.113549.2.9"
+    assert cms.decode_oid(cms.children(scheme.content)[0].content) == "2.16.840.1.101.3.4.1.42"
+    key = serialization.load_pem_private_key(pem, passphrase.encode())
+    root = CertificateAuthority.objects.get(slug="root")
+    assert root.certificate is not None
+    assert key.public_key().public_bytes(  # type: ignore[union-attr]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) == root.certificate.x509.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    if shutil.which("openssl"):
+        path = tmp_path / "root-key.pem"
+        path.write_bytes(pem)
+        checked = subprocess.run(
+            ["openssl", "pkey", "-in", str(path), "-passin", f"pass:{passphrase}", "-noout"],
+            capture_output=True,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stderr
+
+
 def test_expiry_reminders_once(ca: Any) -> None:
     from egov.core.models import Notification
 

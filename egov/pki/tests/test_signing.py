@@ -32,6 +32,9 @@ def test_valid_signature_reports_signer_chain_revocation_and_digests(ca: Any) ->
         a.certificate.x509.subject for a in ca.authorities if a.slug in ("org", "root")
     ][::-1] or len(result.chain) == 3
     assert len(result.chain) == 3
+    # The `or` above lets any three-certificate chain pass; the order is leaf, issuing CA, root.
+    by_slug = {a.slug: a.certificate.x509 for a in ca.authorities}
+    assert result.chain[1:] == [by_slug["org"], by_slug["root"]]
     assert result.revocation_status == "good"
     assert result.signing_time is not None
     assert len(result.data_sha256) == 64 and len(result.data_sm3) == 64
@@ -171,3 +174,61 @@ def test_person_certificate_signs(ca: Any) -> None:
     cert = new_seal(organisation=org, profile=Profile.PERSON_SIGNING, holder=person)
     assert cert.issuer.slug == "person"
     assert signing.verify_detached(DATA, signing.sign_detached(DATA, cert)).valid
+
+
+def test_revoked_elsewhere_no_longer_signs_from_the_cache(ca: Any) -> None:
+    """Another process revoked the certificate: this process's cached signer must not sign."""
+    from egov.pki.choices import CertificateStatus
+    from egov.pki.models import Certificate
+
+    cert = new_seal()
+    signing.sign_detached(DATA, cert)  # the signer is now cached in this process
+    # What another web or task process's revocation leaves here: the row changes, the cache
+    # of this process is not told.
+    Certificate.objects.filter(pk=cert.pk).update(
+        status=CertificateStatus.REVOKED,
+        revoked_at=timezone.now(),
+        revocation_reason=RevocationReason.KEY_COMPROMISE,
+    )
+    fresh = Certificate.objects.get(pk=cert.pk)
+    with pytest.raises(signing.SigningError) as exc:
+        signing.sign_detached(DATA, fresh)
+    assert exc.value.field == "signer"
+
+
+@pytest.mark.parametrize(
+    "dotted",
+    [cms.OID_SIGNED_DATA, cms.OID_SHA256, cms.OID_SM3, cms.OID_ECDSA_SHA256, "0.9.2342", "1.3"],
+)
+def test_oids_read_back(dotted: str) -> None:
+    assert cms.decode_oid(cms.oid(dotted)[2:]) == dotted
+
+
+def test_oid_with_a_long_first_subidentifier() -> None:
+    # 2.999.3 (X.690 8.19.5 example): the first subidentifier 1079 takes two octets.
+    assert cms.decode_oid(bytes([0x88, 0x37, 0x03])) == "2.999.3"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        cms.oid(cms.OID_SIGNED_DATA)[2:] + b"\x81",  # a subidentifier cut short
+        b"\x2a\x80\x86\x48",  # a padded (non-minimal) subidentifier
+    ],
+    ids=["truncated", "padded"],
+)
+def test_malformed_oids_are_refused(body: bytes) -> None:
+    with pytest.raises(cms.DerError):
+        cms.decode_oid(body)
+
+
+def test_signature_whose_content_type_oid_is_cut_short_is_malformed(ca: Any) -> None:
+    signature = signing.sign_detached(DATA, new_seal())
+    signed_data_oid = cms.oid(cms.OID_SIGNED_DATA)
+    # Append a dangling continuation octet to the ContentInfo's OID (lengths adjusted).
+    body = signed_data_oid[2:] + b"\x81"
+    outer = cms.read_one(signature)
+    rest = outer.content[len(signed_data_oid) :]
+    tampered = cms.seq(cms.tlv(0x06, body), rest)
+    result = signing.verify_detached(DATA, tampered)
+    assert (result.valid, result.reason) == (False, signing.Reason.MALFORMED)

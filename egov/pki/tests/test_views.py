@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -298,3 +299,33 @@ def test_pending_requests_are_to_dos_for_other_security_admins(unit: Any) -> Non
     assert provider.count_for(outsider) == 0
     items = provider.items_for(reviewer, 10)
     assert items[0].url.startswith("/pki/requests/")
+
+
+def test_ocsp_responder_certificate_is_renewed_by_the_daily_job(client: Any, ca: Any) -> None:
+    """The delegated responder certificate lives a year; the daily CRL job renews it before it
+    expires, so OCSP answers stay signed by a valid responder (they used to expire after one
+    year with no way to renew but a Python shell)."""
+    import time_machine
+
+    from egov.pki import tasks
+
+    cert = new_seal()
+    old = CertificateAuthority.objects.get(slug="org").ocsp_certificate
+    assert old is not None
+    with time_machine.travel(old.not_after - timedelta(days=10), tick=False):
+        tasks.regenerate_crls.call()
+        tasks.regenerate_crls.call()  # a second run the same day renews nothing more
+    assert Certificate.objects.filter(profile=Profile.OCSP_RESPONDER).count() == 4  # org, person
+    later = old.not_after + timedelta(days=1)
+    with time_machine.travel(later, tick=False):
+        response = client.post(
+            "/pki/ocsp", _ocsp_request(cert), content_type="application/ocsp-request"
+        )
+        parsed = ocsp.load_der_ocsp_response(response.content)
+    assert parsed.certificate_status == ocsp.OCSPCertStatus.GOOD
+    responder = parsed.certificates[0]
+    assert responder.not_valid_before_utc <= later <= responder.not_valid_after_utc
+    assert (
+        parsed.responder_key_hash
+        == x509.SubjectKeyIdentifier.from_public_key(responder.public_key()).digest
+    )

@@ -261,12 +261,32 @@ class Command(BaseCommand):
         out = Path(options["out"])
         if out.exists():
             raise DomainError("Refusing to overwrite an existing file.", field="out")
-        pem = services.do_root_offline(
-            passphrase=self._passphrase(confirm=True), acting=self.acting
-        )
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
+        created = False
+
+        def keep(pem: bytes) -> None:
+            # Called before the key is removed: if the copy cannot be written, nothing changes.
+            nonlocal created
+            try:
+                fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                created = True
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(pem)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            except OSError as exc:
+                raise DomainError(
+                    f"Cannot write {out}: {exc.strerror or exc}; the root key stays online.",
+                    field="out",
+                ) from None
+
+        try:
+            services.do_root_offline(
+                passphrase=self._passphrase(confirm=True), acting=self.acting, keep=keep
+            )
+        except BaseException:
+            if created:
+                out.unlink(missing_ok=True)
+            raise
         self.emit(
             {"written": str(out)},
             f"root key written to {out} (encrypted) and removed from the server",
