@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from functools import reduce
 from operator import or_
 from typing import Any
-from uuid import UUID
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from egov.core.selectors import parse_public_id
 from egov.orgs.choices import SEPARATED_ADMIN_ROLES
 from egov.orgs.models import Organisation, Position, PositionRole, User
 
@@ -59,11 +59,7 @@ def _scope_q(user: User, *, prefix: str = "", roles: Iterable[str] | None = None
     return reduce(or_, clauses)
 
 
-def _parse_uuid(value: Any) -> UUID:
-    try:
-        return value if isinstance(value, UUID) else UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        raise Http404("No such object.") from None
+_parse_uuid = parse_public_id  # the name other apps' selectors still import
 
 
 def visible_organisations(user: User) -> QuerySet[Organisation]:
@@ -81,7 +77,7 @@ def access_organisation_by_id(user: User, org_id: Any) -> Organisation:
     org = (
         visible_organisations(user)
         .select_related("parent")
-        .filter(uuid=_parse_uuid(org_id))
+        .filter(uuid=parse_public_id(org_id))
         .first()
     )
     if org is None:
@@ -95,7 +91,7 @@ def access_managed_organisation_by_id(
     org = (
         managed_organisations(user, roles)
         .select_related("parent")
-        .filter(uuid=_parse_uuid(org_id))
+        .filter(uuid=parse_public_id(org_id))
         .first()
     )
     if org is None:
@@ -138,7 +134,7 @@ def visible_users(user: User) -> QuerySet[User]:
 
 
 def access_user_by_id(user: User, user_id: Any) -> User:
-    target = visible_users(user).filter(uuid=_parse_uuid(user_id)).first()
+    target = visible_users(user).filter(uuid=parse_public_id(user_id)).first()
     if target is None:
         raise Http404("No such user.")
     return target
@@ -171,7 +167,7 @@ def access_position_by_id(user: User, position_id: Any) -> Position:
     position = (
         Position.objects.filter(_scope_q(user, prefix="organisation__"))
         .select_related("organisation", "user")
-        .filter(uuid=_parse_uuid(position_id))
+        .filter(uuid=parse_public_id(position_id))
         .first()
     )
     if position is None:

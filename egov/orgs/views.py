@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from egov.core.acting import Acting
 from egov.core.errors import DomainError, NotPermitted
+from egov.core.forms import add_domain_error
 from egov.orgs import selectors, services, spreadsheets
 from egov.orgs.choices import Role
 from egov.orgs.forms import (
@@ -41,12 +41,6 @@ DETAIL_LIMIT = 200
 def _user(request: HttpRequest) -> User:
     """The logged-in person (every view here is behind login_required)."""
     return cast(User, request.user)
-
-
-def _apply_error(form: forms.Form, exc: DomainError) -> None:
-    field = FIELD_ALIASES.get(exc.field or "", exc.field)
-    field = field if field in form.fields else None
-    form.add_error(field, str(exc.message))
 
 
 def _page(request: HttpRequest, queryset: QuerySet[Any]) -> Any:
@@ -206,7 +200,7 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
             except NotPermitted as exc:
                 raise PermissionDenied(str(exc.message)) from None
             except DomainError as exc:
-                _apply_error(form, exc)
+                add_domain_error(form, exc, FIELD_ALIASES)
             else:
                 messages.success(request, _("The organisation was created."))
                 return redirect(org)
@@ -250,7 +244,7 @@ def organisation_edit(request: HttpRequest, org_id: Any) -> HttpResponse:
             except NotPermitted as exc:
                 raise PermissionDenied(str(exc.message)) from None
             except DomainError as exc:
-                _apply_error(form, exc)
+                add_domain_error(form, exc, FIELD_ALIASES)
             else:
                 messages.success(request, _("The organisation was saved."))
                 return redirect(org)
@@ -477,7 +471,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
             except NotPermitted as exc:
                 raise PermissionDenied(str(exc.message)) from None
             except DomainError as exc:
-                _apply_error(form, exc)
+                add_domain_error(form, exc, FIELD_ALIASES)
             else:
                 messages.success(request, _("The account was created."))
                 return redirect(created)
@@ -506,7 +500,7 @@ def user_edit(request: HttpRequest, user_id: Any) -> HttpResponse:
             except NotPermitted as exc:
                 raise PermissionDenied(str(exc.message)) from None
             except DomainError as exc:
-                _apply_error(form, exc)
+                add_domain_error(form, exc, FIELD_ALIASES)
             else:
                 messages.success(request, _("Saved."))
                 return redirect(target)
@@ -625,7 +619,7 @@ def position_add(request: HttpRequest, user_id: Any) -> HttpResponse:
             except NotPermitted as exc:
                 raise PermissionDenied(str(exc.message)) from None
             except DomainError as exc:
-                _apply_error(form, exc)
+                add_domain_error(form, exc, FIELD_ALIASES)
             else:
                 messages.success(request, _("The position was added."))
                 return redirect(target)
@@ -677,7 +671,7 @@ def position_roles(request: HttpRequest, position_id: Any) -> HttpResponse:
             except NotPermitted as exc:
                 raise PermissionDenied(str(exc.message)) from None
             except DomainError as exc:
-                _apply_error(form, exc)
+                add_domain_error(form, exc, FIELD_ALIASES)
             else:
                 messages.success(request, _("The roles were saved."))
                 return redirect(position.user)

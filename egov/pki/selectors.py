@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from egov.core.selectors import parse_public_id
 from egov.orgs.models import Organisation, User
 from egov.orgs.selectors import managed_organisations
 from egov.pki.choices import CertificateStatus, RequestStatus
@@ -29,13 +29,6 @@ def require_security_admin(user: User) -> None:
     """404 for anyone who administers security nowhere."""
     if not user.is_authenticated or not security_scope(user).exists():
         raise Http404("No such page.")
-
-
-def _uuid(value: Any) -> UUID:
-    try:
-        return value if isinstance(value, UUID) else UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        raise Http404("No such object.") from None
 
 
 def list_certificates_for(
@@ -79,7 +72,7 @@ def access_certificate_by_id(user: User, cert_id: Any) -> Certificate:
     cert = (
         Certificate.objects.filter(organisation__in=security_scope(user))
         .select_related("organisation", "issuer", "holder", "renewed_from")
-        .filter(uuid=_uuid(cert_id))
+        .filter(uuid=parse_public_id(cert_id))
         .first()
     )
     if cert is None:
@@ -91,7 +84,7 @@ def access_request_by_id(user: User, request_id: Any) -> CertificateRequest:
     req = (
         CertificateRequest.objects.filter(organisation__in=security_scope(user))
         .select_related("organisation", "submitted_by", "holder", "certificate")
-        .filter(uuid=_uuid(request_id))
+        .filter(uuid=parse_public_id(request_id))
         .first()
     )
     if req is None:

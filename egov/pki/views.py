@@ -9,7 +9,6 @@ from urllib.parse import unquote
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import load_der_x509_crl
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from egov.core.acting import Acting
 from egov.core.errors import DomainError
+from egov.core.forms import add_domain_error
 from egov.orgs.models import User
 from egov.pki import ocsp, selectors, services
 from egov.pki.choices import CertificateStatus
@@ -34,11 +34,6 @@ MAX_OCSP_GET = 8 * 1024
 
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def _apply_error(form: forms.Form, exc: DomainError) -> None:
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, str(exc.message))
 
 
 # --- public endpoints ------------------------------------------------------------------------
@@ -178,7 +173,7 @@ def certificate_revoke(request: HttpRequest, cert_id: Any) -> HttpResponseBase:
                 cert, reason=form.cleaned_data["reason"], acting=Acting.from_request(request)
             )
         except DomainError as exc:
-            _apply_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, _("The certificate is revoked and the CRL regenerated."))
             return redirect(cert.get_absolute_url())
@@ -253,7 +248,7 @@ def request_create(request: HttpRequest) -> HttpResponse | HttpResponseBase:
                 acting=Acting.from_request(request),
             )
         except DomainError as exc:
-            _apply_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, _("The request is waiting for review."))
             return redirect("pki:request_detail", request_id=req.uuid)
@@ -296,7 +291,7 @@ def request_reject(request: HttpRequest, request_id: Any) -> HttpResponseBase:
                 req, reason=form.cleaned_data["reason"], acting=Acting.from_request(request)
             )
         except DomainError as exc:
-            _apply_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, _("The request was rejected."))
             return redirect("pki:request_list")

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from egov.core.acting import Acting
 from egov.core.audit import record_audit
-from egov.core.errors import DomainError, InvalidTransition, NotPermitted
+from egov.core.errors import Conflict, DomainError, InvalidTransition, NotPermitted
 from egov.orgs.models import Organisation, User
 from egov.pki.choices import (
     REQUESTABLE_PROFILES,
@@ -345,6 +345,10 @@ def do_renew_certificate(cert: Certificate, *, acting: Acting) -> Certificate:
         san = cert.x509.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         dns_names = [str(v) for v in san.get_values_for_type(x509.DNSName)]
     with transaction.atomic():
+        # Lock the old certificate so a double click issues one renewal, not two.
+        Certificate.objects.select_for_update().filter(pk=cert.pk).first()
+        if cert.renewals.exists():
+            raise Conflict(_("This certificate has already been renewed."), field="certificate")
         key_ref = ""
         if cert.key_ref:
             key = generate_key(cert.key_algorithm)

@@ -16,7 +16,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.core.exceptions import ImproperlyConfigured
 
 from egov.core.acting import Acting
-from egov.core.errors import DomainError, InvalidTransition, NotPermitted
+from egov.core.errors import Conflict, DomainError, InvalidTransition, NotPermitted
 from egov.core.models import AuditEvent
 from egov.orgs.tests.factories import OrganisationFactory, make_member
 from egov.pki import keystore, services
@@ -301,6 +301,16 @@ def test_renew_replaces_server_key_and_links(ca: Any) -> None:
     assert new.renewed_from == cert and new.key_ref and new.key_ref != cert.key_ref
     assert new.subject == cert.subject
     assert "pki.certificate_renewed" in _actions()
+
+
+def test_a_certificate_is_renewed_once(ca: Any) -> None:
+    cert = new_seal()
+    services.do_renew_certificate(cert, acting=SYSTEM)
+    issued = Certificate.objects.count()
+    with pytest.raises(Conflict) as exc:
+        services.do_renew_certificate(cert, acting=SYSTEM)
+    assert exc.value.field == "certificate"
+    assert Certificate.objects.count() == issued
 
 
 def test_revoke_regenerates_crl_at_once(ca: Any) -> None:

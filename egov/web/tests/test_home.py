@@ -106,7 +106,8 @@ def test_htmx_request_gets_the_fragment_only(client, provider):
 def test_home_query_count_does_not_grow_with_items(client, provider, django_assert_max_num_queries):
     client.force_login(make_member(None, "clerk"))
     client.get(reverse("web:home"))  # warm caches (content types, session)
-    with django_assert_max_num_queries(12) as few:
+    # A few queries per registered subsystem (its count), none per item.
+    with django_assert_max_num_queries(40) as few:
         client.get(reverse("web:home"))
     provider.items = provider.items * 200
     with django_assert_max_num_queries(len(few.captured_queries)):
