@@ -51,7 +51,10 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 messages: $(STAMP)
-	cd egov && ../$(MANAGE) makemessages -l zh_Hans --no-obsolete && ../$(MANAGE) compilemessages -l zh_Hans
+	for app in core orgs api web pki exchange supervision duty; do \
+		(cd egov/$$app && mkdir -p locale && ../../$(MANAGE) makemessages -l zh_Hans --no-obsolete) || exit 1; \
+	done
+	$(MANAGE) compilemessages -l zh_Hans --ignore '.venv/*'
 
 clean:
 	rm -rf $(VENV) var/static
