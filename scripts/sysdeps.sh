@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages egov needs, where we can (as root); otherwise say the one command.
-#   base:    CJK fonts (document layout, screenshots)
+#   base:    CJK fonts and Pango (PDF layout with WeasyPrint), poppler-utils (pdfsig, pdftotext)
 #   browser: Chromium for the browser tests (e2e), plus the fonts
 set -euo pipefail
 what=${1:-base}
-pkgs=(fonts-noto-cjk)
+pkgs=(fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils)
 [ "$what" = browser ] && pkgs+=(chromium)
 
 missing=()
