@@ -59,6 +59,12 @@ def month_period(year: int, month: int) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, last)
 
 
+def overdue_q(today: date) -> Q:
+    """Tasks counted as overdue by `unit_scores`: closed late, or open past the deadline."""
+    finished = Q(state__in=list(FINISHED_STATES))
+    return (finished & Q(completed_on_time=False)) | (~finished & Q(deadline__lt=today))
+
+
 def unit_scores(
     tasks: QuerySet[SupervisionTask], start: date, end: date, today: date
 ) -> list[UnitScore]:

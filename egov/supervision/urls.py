@@ -26,4 +26,5 @@ urlpatterns = [
     ),
     path("rankings/", views.rankings, name="rankings"),
     path("export/monthly.xlsx", views.export_monthly, name="export_monthly"),
+    path("export/monthly.pdf", views.export_monthly_pdf, name="export_monthly_pdf"),
 ]

@@ -104,18 +104,48 @@ def rankings(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_http_methods(["GET", "HEAD"])
-def export_monthly(request: HttpRequest) -> HttpResponse:
+def _monthly_report(
+    request: HttpRequest, overdue_limit: int | None = None
+) -> reports.MonthlyReport | HttpResponse:
+    """The report both exports render; a 400 for a bad month, a 404 for an office out of scope."""
     today = timezone.localdate()
     form, _period_dates, year, month = _period(request, today)
     if request.GET.get("month") and not form.is_valid():
         return HttpResponse(_("Give the month as YYYY-MM."), status=400, content_type="text/plain")
-    data = reports.monthly_report_workbook(_user(request), year, month, today)
-    response = HttpResponse(
-        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return reports.monthly_report(
+        _user(request),
+        year,
+        month,
+        today,
+        office_id=request.GET.get("office") or None,
+        overdue_limit=overdue_limit,
     )
-    response["Content-Disposition"] = f'attachment; filename="supervision-{year}-{month:02d}.xlsx"'
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def export_monthly(request: HttpRequest) -> HttpResponse:
+    report = _monthly_report(request)
+    if isinstance(report, HttpResponse):
+        return report
+    response = HttpResponse(
+        reports.monthly_report_workbook(report),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    name = f"supervision-{report.year}-{report.month:02d}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "HEAD"])
+def export_monthly_pdf(request: HttpRequest) -> HttpResponse:
+    report = _monthly_report(request, overdue_limit=reports.PDF_OVERDUE_ROWS)
+    if isinstance(report, HttpResponse):
+        return report
+    response = HttpResponse(reports.monthly_report_pdf(report), content_type="application/pdf")
+    name = f"supervision-{report.year}-{report.month:02d}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 
