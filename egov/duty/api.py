@@ -1,29 +1,49 @@
-"""API of the duty app for phones and other clients: `/duty/reports`, `/duty/calls`, `/duty/handovers`.
+"""API of the duty app for phones and other clients: reports, calls, handovers, and rosters
+(`/duty/teams…`: teams, shift patterns, generating shifts, assignments).
 
 Reads go through `duty.selectors` (outside scope: 404); writes through `duty.services`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.db.models import Prefetch
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 from pydantic import AwareDatetime, Field
 
-from egov.api.errors import READ_ERRORS, WRITE_ERRORS, InvalidInput, errors
+from egov.api.errors import READ_ERRORS, WRITE_ERRORS, InvalidInput, InvalidReference, errors
 from egov.api.pagination import Page, PageQuery, paginate
 from egov.api.schemas import CleanSchema, InputSchema
 from egov.core.acting import Acting
 from egov.duty import reporting, selectors, services
-from egov.duty.choices import Category, Grade, ReportState, SubmissionKind
-from egov.duty.models import TEXT_MAX, EmergencyReport, ReportReceipt, ReportSubmission
+from egov.duty.choices import (
+    Category,
+    DayKind,
+    DutyRole,
+    Frequency,
+    Grade,
+    ReportState,
+    SubmissionKind,
+)
+from egov.duty.models import (
+    TEXT_MAX,
+    DutyTeam,
+    EmergencyReport,
+    ReportReceipt,
+    ReportSubmission,
+    Shift,
+    ShiftAssignment,
+    ShiftPattern,
+)
 from egov.orgs.models import User
+from egov.orgs.selectors import visible_organisations
 
 router = Router(tags=["duty"])
 
@@ -369,3 +389,328 @@ def acknowledge_handover(request: HttpRequest, uuid: UUID) -> Any:
     handover = selectors.access_handover_by_id(request.user, uuid)  # type: ignore[arg-type]
     services.do_acknowledge_handover(handover=handover, acting=Acting.from_request(request))
     return selectors.access_handover_by_id(request.user, uuid)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- rosters: teams, patterns, shifts
+
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2200, 12, 31)
+
+
+class PersonRef(Schema):
+    uuid: UUID
+    username: str
+    display_name: str
+
+
+class PatternOut(Schema):
+    id: int
+    name: str
+    frequency: Frequency
+    interval: int
+    weekdays: list[int] = Field(description="weekly patterns: Monday 0 … Sunday 6")
+    day_kind: DayKind
+    start_time: time
+    duration_minutes: int
+    valid_from: date
+    valid_until: date | None
+
+    @staticmethod
+    def resolve_weekdays(obj: ShiftPattern) -> list[int]:
+        return sorted(obj.weekday_set())
+
+
+class TeamOut(Schema):
+    uuid: UUID
+    name: str
+    organisation: OrgRef
+    is_active: bool
+
+
+class TeamDetailOut(TeamOut):
+    patterns: list[PatternOut]
+    may_manage: bool = Field(description="Whether the caller may change this team's roster")
+
+    @staticmethod
+    def resolve_patterns(obj: DutyTeam) -> list[ShiftPattern]:
+        return list(obj.patterns.all())
+
+
+class TeamFilters(CleanSchema):
+    q: str = Field("", max_length=100)
+
+
+class TeamCreate(InputSchema):
+    organisation: UUID = Field(description="The unit (a 带班领导 or 系统管理员 of it or above)")
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TeamUpdate(InputSchema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    is_active: bool | None = None
+
+
+def _local_time(value: time | None, field: str) -> time | None:
+    if value is not None and value.tzinfo is not None:
+        raise InvalidInput(_("Give a local time of day without a time zone."), field=field)
+    return value
+
+
+class PatternCreate(InputSchema):
+    name: str = Field(min_length=1, max_length=100)
+    frequency: Frequency = Frequency.DAILY
+    interval: int = Field(1, ge=1, le=365, description="every n days or weeks")
+    weekdays: list[int] = Field(default_factory=list, max_length=7)
+    day_kind: DayKind = DayKind.ANY
+    start_time: time = Field(description="local wall-clock time, e.g. 08:30")
+    duration_minutes: int = Field(24 * 60, ge=1, le=7 * 24 * 60)
+    valid_from: date
+    valid_until: date | None = None
+
+
+class PatternUpdate(InputSchema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    frequency: Frequency | None = None
+    interval: int | None = Field(None, ge=1, le=365)
+    weekdays: list[int] | None = Field(None, max_length=7)
+    day_kind: DayKind | None = None
+    start_time: time | None = None
+    duration_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+
+class GenerateIn(InputSchema):
+    start: date
+    end: date = Field(description="inclusive; at most 400 days after `start`")
+
+
+class GenerateOut(Schema):
+    created: int = Field(description="Shifts created now (0 when they all existed already)")
+    start: date
+    end: date
+
+
+class AssignmentOut(Schema):
+    uuid: UUID
+    user: PersonRef
+    role: DutyRole
+    starts_at: datetime
+    ends_at: datetime
+
+
+class ShiftOut(Schema):
+    uuid: UUID
+    team: UUID
+    starts_at: datetime
+    ends_at: datetime
+    empty: bool = Field(description="Warning: no duty officer or no leader on duty")
+    assignments: list[AssignmentOut]
+
+    @staticmethod
+    def resolve_team(obj: Shift) -> UUID:
+        return obj.team.uuid
+
+    @staticmethod
+    def resolve_empty(obj: Shift) -> bool:
+        return not obj.officer_count or not obj.leader_count  # type: ignore[attr-defined]
+
+    @staticmethod
+    def resolve_assignments(obj: Shift) -> list[ShiftAssignment]:
+        return list(obj.assignments.all())
+
+
+class ShiftFilters(CleanSchema):
+    month: str | None = Field(
+        None,
+        pattern=r"^2[0-1]\d{2}-(0[1-9]|1[0-2])$",
+        description="YYYY-MM (default: this month)",
+    )
+    empty: bool = Field(False, description="only shifts lacking an officer or a leader")
+
+
+class AssignmentCreate(InputSchema):
+    user: UUID = Field(description="A person holding the right role in the team's unit")
+    role: DutyRole
+
+
+def _check_day(value: date | None, field: str) -> None:
+    if value is not None and not (EARLIEST_DAY <= value <= LATEST_DAY):
+        raise InvalidInput(_("Not a plausible date."), field=field)
+
+
+def _pattern_values(payload: PatternCreate | PatternUpdate, *, partial: bool) -> dict[str, Any]:
+    values = payload.model_dump(exclude_unset=partial)
+    for key in ("valid_from", "valid_until"):
+        _check_day(values.get(key), key)
+    _local_time(values.get("start_time"), "start_time")
+    for key in ("frequency", "day_kind"):
+        if key in values:
+            if values[key] is None:
+                raise InvalidInput(_("This field may not be null."), field=key)
+            values[key] = str(getattr(values[key], "value", values[key]))
+    if partial:
+        for key, value in values.items():
+            if value is None and key != "valid_until":
+                raise InvalidInput(_("This field may not be null."), field=key)
+    if "weekdays" in values:
+        days = values["weekdays"] or []
+        if any(d < 0 or d > 6 for d in days):
+            raise InvalidInput(
+                _("Weekdays are numbers from 0 (Monday) to 6 (Sunday)."), field="weekdays"
+            )
+        values["weekdays"] = ",".join(str(d) for d in sorted(set(days)))
+    return values
+
+
+def _team_detail(user: User, team_uuid: UUID) -> DutyTeam:
+    team = selectors.access_team_by_id(user, team_uuid)
+    team = (
+        DutyTeam.objects.select_related("organisation").prefetch_related("patterns").get(pk=team.pk)
+    )
+    team.may_manage = selectors.may_manage_team(user, team)  # type: ignore[attr-defined]
+    return team
+
+
+@router.get(
+    "/duty/teams",
+    response={200: Page[TeamOut], **errors(*READ_ERRORS)},
+    summary="Duty teams (值班组) of the units in one's duty scope",
+)
+def list_teams(request: HttpRequest, filters: Query[TeamFilters], paging: Query[PageQuery]) -> Any:
+    return paginate(selectors.list_teams_for(request.user, q=filters.q), paging)  # type: ignore[arg-type]
+
+
+@router.post(
+    "/duty/teams",
+    response={201: TeamDetailOut, **errors(*WRITE_ERRORS)},
+    summary="Create a duty team for a unit (its 带班领导 or 系统管理员, or one above it)",
+)
+def create_team(request: HttpRequest, payload: TeamCreate) -> Any:
+    org = visible_organisations(request.user).filter(uuid=payload.organisation).first()  # type: ignore[arg-type]
+    if org is None:
+        raise InvalidReference(_("No such organisation."), field="organisation")
+    team = services.do_create_team(
+        organisation=org, name=payload.name, acting=Acting.from_request(request)
+    )
+    return Status(201, _team_detail(request.user, team.uuid))  # type: ignore[arg-type]
+
+
+@router.get(
+    "/duty/teams/{uuid}",
+    response={200: TeamDetailOut, **errors(*READ_ERRORS)},
+    summary="One duty team with its shift patterns",
+)
+def get_team(request: HttpRequest, uuid: UUID) -> Any:
+    return _team_detail(request.user, uuid)  # type: ignore[arg-type]
+
+
+@router.patch(
+    "/duty/teams/{uuid}",
+    response={200: TeamDetailOut, **errors(*WRITE_ERRORS)},
+    summary="Rename a duty team or (de)activate it",
+)
+def update_team(request: HttpRequest, uuid: UUID, payload: TeamUpdate) -> Any:
+    team = selectors.access_team_by_id(request.user, uuid)  # type: ignore[arg-type]
+    values = payload.model_dump(exclude_unset=True)
+    for key, value in values.items():
+        if value is None:
+            raise InvalidInput(_("This field may not be null."), field=key)
+    services.do_update_team(team=team, acting=Acting.from_request(request), **values)
+    return _team_detail(request.user, uuid)  # type: ignore[arg-type]
+
+
+@router.post(
+    "/duty/teams/{uuid}/patterns",
+    response={201: PatternOut, **errors(*WRITE_ERRORS)},
+    summary="Add a shift pattern (recurrence rule) to a team",
+)
+def create_pattern(request: HttpRequest, uuid: UUID, payload: PatternCreate) -> Any:
+    team = selectors.access_team_by_id(request.user, uuid)  # type: ignore[arg-type]
+    values = _pattern_values(payload, partial=False)
+    pattern = services.do_create_pattern(team=team, acting=Acting.from_request(request), **values)
+    return Status(201, pattern)
+
+
+@router.patch(
+    "/duty/teams/{uuid}/patterns/{pattern_id}",
+    response={200: PatternOut, **errors(*WRITE_ERRORS)},
+    summary="Change a shift pattern (shifts generated before keep their times)",
+)
+def update_pattern(
+    request: HttpRequest, uuid: UUID, pattern_id: int, payload: PatternUpdate
+) -> Any:
+    team = selectors.access_team_by_id(request.user, uuid)  # type: ignore[arg-type]
+    pattern = selectors.access_pattern(team, pattern_id)
+    values = _pattern_values(payload, partial=True)
+    return services.do_update_pattern(
+        pattern=pattern, acting=Acting.from_request(request), **values
+    )
+
+
+@router.post(
+    "/duty/teams/{uuid}/generate",
+    response={200: GenerateOut, **errors(*WRITE_ERRORS)},
+    summary="Generate the team's shifts from its patterns, days `start` to `end` (idempotent)",
+)
+def generate_shifts(request: HttpRequest, uuid: UUID, payload: GenerateIn) -> Any:
+    team = selectors.access_team_by_id(request.user, uuid)  # type: ignore[arg-type]
+    _check_day(payload.start, "start")
+    _check_day(payload.end, "end")
+    created = services.do_generate_team_shifts(
+        team=team, start=payload.start, end=payload.end, acting=Acting.from_request(request)
+    )
+    return {"created": len(created), "start": payload.start, "end": payload.end}
+
+
+@router.get(
+    "/duty/teams/{uuid}/shifts",
+    response={200: Page[ShiftOut], **errors(*READ_ERRORS)},
+    summary="The team's shifts of one month with their people; `empty` flags missing staff",
+)
+def list_team_shifts(
+    request: HttpRequest, uuid: UUID, filters: Query[ShiftFilters], paging: Query[PageQuery]
+) -> Any:
+    team = selectors.access_team_by_id(request.user, uuid)  # type: ignore[arg-type]
+    if filters.month:
+        year, month = (int(x) for x in filters.month.split("-"))
+        first = date(year, month, 1)
+    else:
+        first = timezone.localdate().replace(day=1)
+    nxt = (first + timedelta(days=32)).replace(day=1)
+    start, _ignored = selectors.local_day_bounds(first)
+    end, _ignored = selectors.local_day_bounds(nxt)
+    qs = Shift.objects.filter(team=team, starts_at__gte=start, starts_at__lt=end)
+    qs = selectors.empty_shifts(qs) if filters.empty else selectors.shifts_with_staff(qs)
+    return paginate(qs.order_by("starts_at"), paging)
+
+
+@router.post(
+    "/duty/shifts/{uuid}/assignments",
+    response={201: AssignmentOut, **errors(*WRITE_ERRORS)},
+    summary="Put a 值班员 (`officer`) or 带班领导 (`leader`) of the unit on a shift",
+)
+def assign(request: HttpRequest, uuid: UUID, payload: AssignmentCreate) -> Any:
+    shift = selectors.access_shift_by_id(request.user, uuid)  # type: ignore[arg-type]
+    try:
+        person = selectors.access_user_in_unit(shift.team.organisation_id, payload.user)
+    except Http404:
+        raise InvalidReference(_("No such person in the team's unit."), field="user") from None
+    assignment = services.do_assign(
+        shift=shift,
+        user=person,
+        role=str(payload.role.value),
+        acting=Acting.from_request(request),
+    )
+    return Status(201, ShiftAssignment.objects.select_related("user").get(pk=assignment.pk))
+
+
+@router.delete(
+    "/duty/assignments/{uuid}",
+    response={204: None, **errors(*WRITE_ERRORS)},
+    summary="Take a person off a shift (a roster manager of the unit)",
+)
+def unassign(request: HttpRequest, uuid: UUID) -> Any:
+    assignment = selectors.access_assignment_by_id(request.user, uuid)  # type: ignore[arg-type]
+    services.do_unassign(assignment=assignment, acting=Acting.from_request(request))
+    return Status(204, None)

@@ -7,10 +7,11 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from egov.duty.choices import Category, Grade
+from egov.duty import selectors
+from egov.duty.choices import Category, DayKind, DutyRole, Frequency, Grade
 from egov.duty.models import TEXT_MAX, CallRecord
 from egov.orgs.choices import Role
-from egov.orgs.models import User
+from egov.orgs.models import Organisation, User
 
 MAX_COUNT = 1_000_000
 
@@ -144,7 +145,7 @@ class SwapForm(forms.Form):
 
 
 class MonthForm(forms.Form):
-    month = forms.RegexField(regex=r"^\d{4}-(0[1-9]|1[0-2])$", required=False)
+    month = forms.RegexField(regex=r"^2[0-1]\d{2}-(0[1-9]|1[0-2])$", required=False)
 
 
 class DayForm(forms.Form):
@@ -176,3 +177,129 @@ class RuleForm(forms.Form):
     escalation_role = forms.ChoiceField(
         label=_("Named role escalated to last"), choices=Role.choices
     )
+
+
+# ---------------------------------------------------------------- roster management
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%H:%M")
+
+
+def _date(label: Any, required: bool = True) -> forms.DateField:
+    return forms.DateField(label=label, required=required, widget=DateInput())
+
+
+class TeamForm(forms.Form):
+    """A new duty team: a unit the person manages rosters for, and a name."""
+
+    organisation = forms.ModelChoiceField(
+        label=_("Unit"), queryset=Organisation.objects.none(), to_field_name="uuid"
+    )
+    name = forms.CharField(label=_("Name"), max_length=100)
+
+    def __init__(self, *args: Any, organisations: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if organisations is not None:
+            self.fields["organisation"].queryset = organisations  # type: ignore[attr-defined]
+
+
+class TeamEditForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    is_active = forms.BooleanField(label=_("Active"), required=False)
+
+
+WEEKDAY_CHOICES = [
+    ("0", _("Monday")),
+    ("1", _("Tuesday")),
+    ("2", _("Wednesday")),
+    ("3", _("Thursday")),
+    ("4", _("Friday")),
+    ("5", _("Saturday")),
+    ("6", _("Sunday")),
+]
+
+
+class PatternForm(forms.Form):
+    """A shift pattern: daily every n days, or weekly on some weekdays, from a start time."""
+
+    name = forms.CharField(label=_("Name"), max_length=100)
+    frequency = forms.ChoiceField(label=_("Repeats"), choices=Frequency.choices)
+    interval = forms.IntegerField(
+        label=_("Every"), min_value=1, max_value=365, initial=1, help_text=_("days or weeks")
+    )
+    weekdays = forms.MultipleChoiceField(
+        label=_("On weekdays (weekly patterns)"),
+        choices=WEEKDAY_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    day_kind = forms.ChoiceField(label=_("Days"), choices=DayKind.choices, initial=DayKind.ANY)
+    start_time = forms.TimeField(label=_("Start time"), widget=TimeInput(), initial="08:30")
+    duration_minutes = forms.IntegerField(
+        label=_("Length in minutes"), min_value=1, max_value=7 * 24 * 60, initial=24 * 60
+    )
+    valid_from = _date(_("Valid from"))
+    valid_until = _date(_("Valid until"), required=False)
+
+    def clean_weekdays(self) -> str:
+        return ",".join(sorted(self.cleaned_data.get("weekdays") or []))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start and end and end < start:
+            self.add_error("valid_until", _("The end of validity is before its start."))
+        return data
+
+    @classmethod
+    def initial_for(cls, pattern: Any) -> dict[str, Any]:
+        values = {name: getattr(pattern, name) for name in cls.base_fields}
+        values["weekdays"] = sorted(str(d) for d in pattern.weekday_set())
+        return values
+
+
+MAX_GENERATE_DAYS = 400
+
+
+class GenerateForm(forms.Form):
+    start = _date(_("From"))
+    end = _date(_("To"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", _("The end is before the start."))
+            elif (end - start).days > MAX_GENERATE_DAYS:
+                self.add_error("end", _("Generate at most 400 days at a time."))
+        return data
+
+
+class AssignForm(forms.Form):
+    """Put a person on a shift; the choice is limited to who holds the right role in the unit."""
+
+    role = forms.ChoiceField(label=_("As"), choices=DutyRole.choices, widget=forms.HiddenInput)
+    user = forms.ModelChoiceField(
+        label=_("Person"), queryset=User.objects.none(), to_field_name="uuid"
+    )
+
+    def __init__(self, *args: Any, organisation_id: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organisation_id = organisation_id
+        role = self.data.get("role") or self.initial.get("role")
+        if organisation_id is not None and role in DutyRole.values:
+            self.fields["user"].queryset = selectors.eligible_people(  # type: ignore[attr-defined]
+                organisation_id, str(role)
+            )

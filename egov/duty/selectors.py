@@ -25,6 +25,7 @@ from egov.duty.models import (
     ReportReceipt,
     Shift,
     ShiftAssignment,
+    ShiftPattern,
     SwapRequest,
     ZeroReport,
     ZeroReportObligation,
@@ -305,3 +306,104 @@ def positions_with_role(org_ids: set[int], roles: set[str]) -> QuerySet[Position
     return Position.objects.filter(
         organisation_id__in=org_ids, is_active=True, role_grants__role__in=roles
     ).select_related("user")
+
+
+# ---------------------------------------------------------------- roster management
+
+# Which organisation role may be picked for which duty role on a shift.
+ROLE_FOR_DUTY = {
+    str(DutyRole.OFFICER): str(Role.DUTY_OFFICER),
+    str(DutyRole.LEADER): str(Role.DUTY_LEADER),
+}
+
+
+def eligible_people(organisation_id: int, duty_role: str) -> QuerySet[User]:
+    """Active people holding the organisation role that fits `duty_role` in the unit itself."""
+    role = ROLE_FOR_DUTY.get(str(duty_role))
+    if role is None:
+        return User.objects.none()
+    return (
+        User.objects.filter(
+            is_active=True,
+            positions__organisation_id=organisation_id,
+            positions__is_active=True,
+            positions__role_grants__role=role,
+        )
+        .distinct()
+        .order_by("full_name", "username")
+    )
+
+
+def eligible_people_by_org(org_ids: set[int]) -> dict[tuple[int, str], list[User]]:
+    """For the roster page: (organisation id, duty role) → the people one may pick (one query)."""
+    by_role = {v: k for k, v in ROLE_FOR_DUTY.items()}
+    rows = (
+        PositionRole.objects.filter(
+            role__in=list(by_role),
+            position__is_active=True,
+            position__organisation_id__in=org_ids,
+            position__user__is_active=True,
+        )
+        .select_related("position__user")
+        .order_by("position__user__full_name", "position__user__username")
+    )
+    result: dict[tuple[int, str], list[User]] = {}
+    seen: set[tuple[int, str, int]] = set()
+    for grant in rows:
+        key = (grant.position.organisation_id, by_role[grant.role])
+        marker = (*key, grant.position.user_id)
+        if marker in seen:
+            continue
+        seen.add(marker)
+        result.setdefault(key, []).append(grant.position.user)
+    return result
+
+
+def roster_organisations(user: User) -> QuerySet[Organisation]:
+    """Units whose rosters the user manages (带班领导 or 系统管理员 of the unit or above)."""
+    if not user.is_authenticated:
+        return Organisation.objects.none()
+    return managed_organisations(user, roles=ROSTER_ROLES)
+
+
+def may_manage_team(user: User, team: DutyTeam) -> bool:
+    return roster_organisations(user).filter(pk=team.organisation_id).exists()
+
+
+def list_teams_for(user: User, *, q: str = "") -> QuerySet[DutyTeam]:
+    if not user.is_authenticated:
+        return DutyTeam.objects.none()
+    qs = visible_teams(user).select_related("organisation")
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(organisation__name__icontains=q))
+    return qs.order_by("organisation__path", "name")
+
+
+def access_pattern(team: DutyTeam, pattern_id: Any) -> ShiftPattern:
+    """A pattern of a team the caller already reached through `access_team_by_id`."""
+    try:
+        pk = int(pattern_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404 from exc
+    if pk < 1 or pk > 2**31 - 1:
+        raise Http404
+    pattern = ShiftPattern.objects.filter(team=team, pk=pk).select_related("team").first()
+    if pattern is None:
+        raise Http404
+    return pattern
+
+
+def access_user_in_unit(organisation_id: int, user_id: Any) -> User:
+    """A person holding a position in the unit, by public id (else 404)."""
+    person = (
+        User.objects.filter(
+            uuid=_parse_uuid(user_id),
+            positions__organisation_id=organisation_id,
+            positions__is_active=True,
+        )
+        .distinct()
+        .first()
+    )
+    if person is None:
+        raise Http404
+    return person

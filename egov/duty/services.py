@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -76,14 +77,43 @@ def not_in_future(value: datetime, field: str, now: datetime) -> None:
 # ---------------------------------------------------------------- rosters
 
 
-def do_create_team(*, organisation: Organisation, name: str, acting: Acting) -> DutyTeam:
-    user = require_user(acting)
+def _require_roster_manager_of(user: User, organisation_id: int) -> None:
+    """The roster rule: a 带班领导 or 系统管理员 of the unit, or of a unit above it."""
     if (
         not selectors.managed_organisations(user, roles=selectors.ROSTER_ROLES)
-        .filter(pk=organisation.pk)
+        .filter(pk=organisation_id)
         .exists()
     ):
         raise NotPermitted(_("Only a leader on duty or administrator can manage rosters."))
+
+
+def _require_roster_manager(user: User, team: DutyTeam) -> None:
+    _require_roster_manager_of(user, team.organisation_id)
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_("This field is required."), field="name")
+    if len(name) > 100:
+        raise DomainError(_("At most 100 characters."), field="name")
+    return name
+
+
+def _as_domain_error(exc: ValidationError) -> DomainError:
+    if hasattr(exc, "error_dict"):
+        for field, errs in exc.error_dict.items():
+            message = errs[0].messages[0] if errs and errs[0].messages else str(exc)
+            return DomainError(message, field=None if field == "__all__" else field)
+    return DomainError(exc.messages[0] if exc.messages else str(exc))
+
+
+def do_create_team(*, organisation: Organisation, name: str, acting: Acting) -> DutyTeam:
+    user = require_user(acting)
+    _require_roster_manager_of(user, organisation.pk)
+    name = _clean_name(name)
+    if not organisation.is_active:
+        raise DomainError(_("The organisation is inactive."), field="organisation")
     with transaction.atomic():
         if DutyTeam.objects.filter(organisation=organisation, name=name).exists():
             raise Conflict(_("This unit already has a team of that name."), field="name")
@@ -92,20 +122,90 @@ def do_create_team(*, organisation: Organisation, name: str, acting: Acting) -> 
     return team
 
 
-def _require_roster_manager(user: User, team: DutyTeam) -> None:
-    if (
-        not selectors.managed_organisations(user, roles=selectors.ROSTER_ROLES)
-        .filter(pk=team.organisation_id)
-        .exists()
-    ):
-        raise NotPermitted(_("Only a leader on duty or administrator can manage rosters."))
+def do_update_team(
+    *, team: DutyTeam, acting: Acting, name: str | None = None, is_active: bool | None = None
+) -> DutyTeam:
+    """Rename a team or (de)activate it; an inactive team is not on duty and not reported to."""
+    _require_roster_manager(require_user(acting), team)
+    changes: dict[str, Any] = {}
+    with transaction.atomic():
+        team = DutyTeam.objects.select_for_update().get(pk=team.pk)
+        if name is not None:
+            name = _clean_name(name)
+            if name != team.name:
+                if (
+                    DutyTeam.objects.filter(organisation_id=team.organisation_id, name=name)
+                    .exclude(pk=team.pk)
+                    .exists()
+                ):
+                    raise Conflict(_("This unit already has a team of that name."), field="name")
+                changes["name"] = [team.name, name]
+                team.name = name
+        if is_active is not None and is_active != team.is_active:
+            changes["is_active"] = [team.is_active, is_active]
+            team.is_active = is_active
+        if changes:
+            team.save()
+            record_audit("duty.team.updated", acting=acting, obj=team, details=changes)
+    return team
+
+
+PATTERN_FIELDS = (
+    "name",
+    "frequency",
+    "interval",
+    "weekdays",
+    "day_kind",
+    "start_time",
+    "duration_minutes",
+    "valid_from",
+    "valid_until",
+)
+
+
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2200, 12, 31)
+
+
+def _check_day(value: date | None, field: str) -> None:
+    if value is not None and not (EARLIEST_DAY <= value <= LATEST_DAY):
+        raise DomainError(_("Not a plausible date."), field=field)
+
+
+def _check_pattern(pattern: ShiftPattern) -> None:
+    _check_day(pattern.valid_from, "valid_from")
+    _check_day(pattern.valid_until, "valid_until")
+    if pattern.start_time is not None and getattr(pattern.start_time, "tzinfo", None) is not None:
+        raise DomainError(_("Give a local time of day without a time zone."), field="start_time")
+    if not isinstance(pattern.interval, int) or not 1 <= pattern.interval <= 365:
+        raise DomainError(_("Give a whole number from 1 to 365."), field="interval")
+    duration = pattern.duration_minutes
+    if not isinstance(duration, int) or not 1 <= duration <= 7 * 24 * 60:
+        raise DomainError(
+            _("Give a length from 1 minute to 7 days (10080 minutes)."), field="duration_minutes"
+        )
+    if pattern.valid_until is not None and pattern.valid_until < pattern.valid_from:
+        raise DomainError(_("The end of validity is before its start."), field="valid_until")
+    raw = [d.strip() for d in (pattern.weekdays or "").split(",") if d.strip()]
+    if any(not d.isdigit() or int(d) > 6 for d in raw):
+        raise DomainError(
+            _("Weekdays are numbers from 0 (Monday) to 6 (Sunday)."), field="weekdays"
+        )
+    pattern.weekdays = ",".join(str(d) for d in sorted({int(d) for d in raw}))
+    try:
+        pattern.full_clean(exclude=["team"])
+    except ValidationError as exc:
+        raise _as_domain_error(exc) from exc
 
 
 def do_create_pattern(*, team: DutyTeam, acting: Acting, **fields: Any) -> ShiftPattern:
     _require_roster_manager(require_user(acting), team)
+    unknown = set(fields) - set(PATTERN_FIELDS)
+    if unknown:
+        raise DomainError(_("Unknown field."), field=sorted(unknown)[0])
     with transaction.atomic():
         pattern = ShiftPattern(team=team, **fields)
-        pattern.full_clean()
+        _check_pattern(pattern)
         pattern.save()
         record_audit(
             "duty.pattern.created", acting=acting, obj=pattern, details={"name": pattern.name}
@@ -113,33 +213,93 @@ def do_create_pattern(*, team: DutyTeam, acting: Acting, **fields: Any) -> Shift
     return pattern
 
 
+def do_update_pattern(*, pattern: ShiftPattern, acting: Acting, **fields: Any) -> ShiftPattern:
+    """Change a pattern; shifts generated before keep their times (generate again to add)."""
+    _require_roster_manager(require_user(acting), pattern.team)
+    unknown = set(fields) - set(PATTERN_FIELDS)
+    if unknown:
+        raise DomainError(_("Unknown field."), field=sorted(unknown)[0])
+    with transaction.atomic():
+        pattern = ShiftPattern.objects.select_for_update().select_related("team").get(pk=pattern.pk)
+        changed = sorted(k for k, v in fields.items() if getattr(pattern, k) != v)
+        for key, value in fields.items():
+            setattr(pattern, key, value)
+        _check_pattern(pattern)
+        if changed:
+            pattern.save()
+            record_audit(
+                "duty.pattern.updated", acting=acting, obj=pattern, details={"fields": changed}
+            )
+    return pattern
+
+
+def _generate(patterns: list[ShiftPattern], team: DutyTeam, start: date, end: date) -> list[Shift]:
+    _check_day(start, "start")
+    _check_day(end, "end")
+    if end < start:
+        raise DomainError(_("The end is before the start."), field="end")
+    try:
+        planned: dict[datetime, tuple[ShiftPattern, datetime]] = {}
+        for pattern in patterns:
+            for s, e in expand_pattern(spec_of(pattern), start, end):
+                planned.setdefault(s, (pattern, e))
+    except ValueError as exc:
+        raise DomainError(_("Generate at most 400 days at a time."), field="end") from exc
+    existing = set(
+        Shift.objects.filter(team=team, starts_at__in=list(planned)).values_list(
+            "starts_at", flat=True
+        )
+    )
+    new = [
+        Shift(team=team, pattern=p, starts_at=s, ends_at=e)
+        for s, (p, e) in sorted(planned.items())
+        if s not in existing
+    ]
+    Shift.objects.bulk_create(new)
+    return new
+
+
 def do_generate_shifts(
     *, pattern: ShiftPattern, start: date, end: date, acting: Acting
 ) -> list[Shift]:
     """Create the pattern's shifts from `start` to `end` (existing ones are kept)."""
     _require_roster_manager(require_user(acting), pattern.team)
-    try:
-        times = expand_pattern(spec_of(pattern), start, end)
-    except ValueError as exc:
-        raise DomainError(_("Generate at most 400 days at a time."), field="end") from exc
     with transaction.atomic():
-        existing = set(
-            Shift.objects.filter(
-                team=pattern.team, starts_at__in=[s for s, _e in times]
-            ).values_list("starts_at", flat=True)
-        )
-        new = [
-            Shift(team=pattern.team, pattern=pattern, starts_at=s, ends_at=e)
-            for s, e in times
-            if s not in existing
-        ]
-        Shift.objects.bulk_create(new)
+        DutyTeam.objects.select_for_update().filter(pk=pattern.team_id).first()
+        new = _generate([pattern], pattern.team, start, end)
         record_audit(
             "duty.shifts.generated",
             acting=acting,
             obj=pattern,
             details={"start": start.isoformat(), "end": end.isoformat(), "created": len(new)},
         )
+    return new
+
+
+def do_generate_team_shifts(
+    *, team: DutyTeam, start: date, end: date, acting: Acting
+) -> list[Shift]:
+    """Create the shifts of all the team's patterns from `start` to `end`, days inclusive.
+
+    Idempotent: a shift that already starts at the same time in the team is kept, so running
+    it twice (or with overlapping periods) creates no duplicates.
+    """
+    _require_roster_manager(require_user(acting), team)
+    if not team.is_active:
+        raise DomainError(_("The team is inactive."), field="team")
+    with transaction.atomic():
+        DutyTeam.objects.select_for_update().filter(pk=team.pk).first()  # one generation at a time
+        patterns = list(ShiftPattern.objects.filter(team=team))
+        if not patterns:
+            raise DomainError(_("Define a shift pattern first."), field="start")
+        new = _generate(patterns, team, start, end)
+        if new:  # generating again changes nothing, so it records nothing
+            record_audit(
+                "duty.shifts.generated",
+                acting=acting,
+                obj=team,
+                details={"start": start.isoformat(), "end": end.isoformat(), "created": len(new)},
+            )
     return new
 
 
@@ -160,12 +320,20 @@ def do_assign(*, shift: Shift, user: User, role: str, acting: Acting) -> ShiftAs
     _require_roster_manager(require_user(acting), shift.team)
     if role not in DutyRole.values:
         raise DomainError(_("Not one of the allowed values."), field="role")
-    if not user.positions.filter(
-        is_active=True, organisation_id=shift.team.organisation_id
-    ).exists():
-        raise DomainError(_("This person holds no position in the team's unit."), field="user")
+    if not selectors.eligible_people(shift.team.organisation_id, role).filter(pk=user.pk).exists():
+        raise DomainError(
+            _("Only a duty officer of the team's unit can be a duty officer on its shifts.")
+            if role == DutyRole.OFFICER
+            else _("Only a leader on duty of the team's unit can lead its shifts."),
+            field="user",
+        )
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()  # serialise per person
+        if ShiftAssignment.objects.filter(shift=shift, user=user).exists():
+            raise Conflict(
+                _("%(name)s is already on this shift.") % {"name": user.display_name},
+                field="user",
+            )
         _check_no_overlap(user, shift.starts_at, shift.ends_at)
         assignment = ShiftAssignment.objects.create(
             shift=shift, user=user, role=role, starts_at=shift.starts_at, ends_at=shift.ends_at

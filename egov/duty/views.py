@@ -4,29 +4,39 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from egov.core.acting import Acting
 from egov.core.errors import DomainError
 from egov.duty import reporting, selectors, services
-from egov.duty.choices import ReportState, SubmissionKind
+from egov.duty.choices import DutyRole, ReportState, SubmissionKind
 from egov.duty.forms import (
+    AssignForm,
     CallForm,
     DayForm,
+    GenerateForm,
     HandoverForm,
     MonthForm,
+    PatternForm,
     ReportForm,
     RuleForm,
     SubmissionForm,
     SwapForm,
+    TeamEditForm,
+    TeamForm,
     ZeroReportForm,
 )
 from egov.duty.models import ReportSubmission, ShiftAssignment
@@ -56,11 +66,13 @@ def console(request: HttpRequest) -> HttpResponse:
     on_duty = selectors.shifts_with_staff(
         selectors.visible_shifts(user).filter(starts_at__lte=now, ends_at__gt=now)  # type: ignore[arg-type]
     )[:20]
-    empty = selectors.empty_shifts(
+    empty_qs = selectors.empty_shifts(
         selectors.visible_shifts(user).filter(  # type: ignore[arg-type]
             ends_at__gt=now, starts_at__lt=now + timedelta(days=7)
         )
-    )[:20]
+    )
+    empty = list(empty_qs[:20])
+    empty_count = len(empty) if len(empty) < 20 else empty_qs.count()
     waiting = list(
         selectors.receipts_waiting_for(user, now).values_list("report_id", flat=True)[:200]  # type: ignore[arg-type]
     )
@@ -74,6 +86,7 @@ def console(request: HttpRequest) -> HttpResponse:
             "overdue_count": len([r for r in reports if getattr(r, "is_overdue", False)]),
             "on_duty": on_duty,
             "empty_shifts": empty,
+            "empty_count": empty_count,
             "waiting_ids": set(waiting),
             "owed": owed,
             "handovers": handovers,
@@ -279,27 +292,68 @@ def _month(request: HttpRequest) -> date:
     return timezone.localdate().replace(day=1)
 
 
+ROSTER_ROWS = 1000
+
+
 @login_required
 def roster(request: HttpRequest) -> HttpResponse:
-    """The printable monthly roster of the units in scope, with empty shifts flagged."""
+    """The printable monthly roster of the units in scope (or of one team), empty shifts in yellow.
+
+    A roster manager of a shift's unit assigns and removes its people from here; the choice of
+    person is limited to those holding the right role in the unit. Constant queries.
+    """
+    user = request.user
     first = _month(request)
     nxt = (first + timedelta(days=32)).replace(day=1)
     zone = timezone.get_current_timezone()
     start = datetime.combine(first, datetime.min.time(), tzinfo=zone)
     end = datetime.combine(nxt, datetime.min.time(), tzinfo=zone)
-    shifts = selectors.shifts_with_staff(
-        selectors.visible_shifts(request.user).filter(starts_at__gte=start, starts_at__lt=end)  # type: ignore[arg-type]
-    ).select_related("team__organisation")[:1000]
+    team = None
+    team_id = request.GET.get("team")
+    qs = selectors.visible_shifts(user).filter(starts_at__gte=start, starts_at__lt=end)  # type: ignore[arg-type]
+    if team_id:
+        team = selectors.access_team_by_id(user, team_id)  # type: ignore[arg-type]
+        qs = qs.filter(team=team)
+    shifts = list(
+        selectors.shifts_with_staff(qs).select_related("team__organisation")[:ROSTER_ROWS]
+    )
+    org_ids = {s.team.organisation_id for s in shifts}
+    managed = (
+        set(
+            selectors.roster_organisations(user)  # type: ignore[arg-type]
+            .filter(pk__in=org_ids)
+            .values_list("pk", flat=True)
+        )
+        if org_ids
+        else set()
+    )
+    eligible = selectors.eligible_people_by_org(managed) if managed else {}
+    for s in shifts:
+        s.may_manage = s.team.organisation_id in managed  # type: ignore[attr-defined]
+        s.officer_choices = eligible.get((s.team.organisation_id, DutyRole.OFFICER), [])  # type: ignore[attr-defined]
+        s.leader_choices = eligible.get((s.team.organisation_id, DutyRole.LEADER), [])  # type: ignore[attr-defined]
+        s.is_empty = not s.officer_count or not s.leader_count  # type: ignore[attr-defined]
     prev = (first - timedelta(days=1)).replace(day=1)
     mine = (
-        ShiftAssignment.objects.filter(user=request.user, ends_at__gt=timezone.now())  # type: ignore[misc]
+        ShiftAssignment.objects.filter(user=user, ends_at__gt=timezone.now())  # type: ignore[misc]
         .select_related("shift__team")
         .order_by("starts_at")[:20]
     )
     return render(
         request,
         "duty/roster.html",
-        {"shifts": shifts, "month": first, "prev": prev, "next": nxt, "mine": mine},
+        {
+            "shifts": shifts,
+            "empty_count": len([s for s in shifts if s.is_empty]),  # type: ignore[attr-defined]
+            "truncated": len(shifts) >= ROSTER_ROWS,
+            "month": first,
+            "prev": prev,
+            "next": nxt,
+            "mine": mine,
+            "team": team,
+            "here": request.get_full_path(),
+            "team_param": str(team.uuid) if team else "",
+        },
     )
 
 
@@ -336,13 +390,6 @@ def my_shifts_ics(request: HttpRequest) -> HttpResponse:
     )
     response["Content-Disposition"] = 'attachment; filename="duty.ics"'
     return response
-
-
-@login_required
-def shift_detail(request: HttpRequest, shift_id: Any) -> HttpResponse:
-    shift = selectors.access_shift_by_id(request.user, shift_id)  # type: ignore[arg-type]
-    shift = selectors.shifts_with_staff(type(shift).objects.filter(pk=shift.pk)).get()
-    return render(request, "duty/shift_detail.html", {"shift": shift})
 
 
 @login_required
@@ -485,3 +532,263 @@ def rules(request: HttpRequest) -> HttpResponse:
         {"rules": rows, "province": province, "form": form, "may_edit": may_edit},
         status=status,
     )
+
+
+# ---------------------------------------------------------------- roster management
+
+
+def _roster_url(month: date | None = None, team: Any = None) -> str:
+    url = reverse("duty:roster")
+    params = {}
+    if month is not None:
+        params["month"] = month.strftime("%Y-%m")
+    if team is not None:
+        params["team"] = str(team.uuid)
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_list(request: HttpRequest) -> HttpResponse:
+    """The duty teams in scope; a roster manager creates one for a unit they manage."""
+    user = request.user
+    managed = selectors.roster_organisations(user).order_by("path")  # type: ignore[arg-type]
+    form = TeamForm(request.POST or None, organisations=managed)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                team = services.do_create_team(
+                    organisation=form.cleaned_data["organisation"],
+                    name=form.cleaned_data["name"],
+                    acting=Acting.from_request(request),
+                )
+            except DomainError as exc:
+                _fail(form, exc)
+                status = exc.status
+            else:
+                return redirect("duty:team_detail", team_id=team.uuid)
+        else:
+            status = 400
+    q = (request.GET.get("q") or "")[:100]
+    teams = selectors.list_teams_for(user, q=q).annotate(pattern_count=Count("patterns"))  # type: ignore[arg-type]
+    page = Paginator(teams, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "duty/team_list.html",
+        {"page": page, "form": form, "may_create": managed.exists(), "q": q},
+        status=status,
+    )
+
+
+def _team_context(request: HttpRequest, team: Any, **forms_: Any) -> dict[str, Any]:
+    today = timezone.localdate()
+    first = today.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    context = {
+        "team": team,
+        "patterns": list(team.patterns.all()),
+        "may_manage": selectors.may_manage_team(request.user, team),  # type: ignore[arg-type]
+        "edit_form": TeamEditForm(initial={"name": team.name, "is_active": team.is_active}),
+        "pattern_form": PatternForm(initial={"valid_from": first}),
+        "generate_form": GenerateForm(initial={"start": first, "end": last}),
+        "roster_url": _roster_url(first, team),
+    }
+    context.update(forms_)
+    return context
+
+
+@login_required
+def team_detail(request: HttpRequest, team_id: Any) -> HttpResponse:
+    team = selectors.access_team_by_id(request.user, team_id)  # type: ignore[arg-type]
+    return render(request, "duty/team_detail.html", _team_context(request, team))
+
+
+@login_required
+@require_POST
+def team_edit(request: HttpRequest, team_id: Any) -> HttpResponse:
+    team = selectors.access_team_by_id(request.user, team_id)  # type: ignore[arg-type]
+    form = TeamEditForm(request.POST)
+    if form.is_valid():
+        try:
+            services.do_update_team(
+                team=team, acting=Acting.from_request(request), **form.cleaned_data
+            )
+        except DomainError as exc:
+            _fail(form, exc)
+            status = exc.status
+        else:
+            return redirect("duty:team_detail", team_id=team.uuid)
+    else:
+        status = 400
+    return render(
+        request,
+        "duty/team_detail.html",
+        _team_context(request, team, edit_form=form),
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def pattern_new(request: HttpRequest, team_id: Any) -> HttpResponse:
+    team = selectors.access_team_by_id(request.user, team_id)  # type: ignore[arg-type]
+    form = PatternForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.do_create_pattern(
+                team=team, acting=Acting.from_request(request), **form.cleaned_data
+            )
+        except DomainError as exc:
+            _fail(form, exc)
+            status = exc.status
+        else:
+            return redirect("duty:team_detail", team_id=team.uuid)
+    return render(
+        request,
+        "duty/team_detail.html",
+        _team_context(request, team, pattern_form=form),
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pattern_edit(request: HttpRequest, team_id: Any, pattern_id: Any) -> HttpResponse:
+    team = selectors.access_team_by_id(request.user, team_id)  # type: ignore[arg-type]
+    pattern = selectors.access_pattern(team, pattern_id)
+    form = PatternForm(request.POST or None, initial=PatternForm.initial_for(pattern))
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.do_update_pattern(
+                    pattern=pattern, acting=Acting.from_request(request), **form.cleaned_data
+                )
+            except DomainError as exc:
+                _fail(form, exc)
+                status = exc.status
+            else:
+                return redirect("duty:team_detail", team_id=team.uuid)
+    return render(
+        request,
+        "duty/pattern_form.html",
+        {
+            "team": team,
+            "pattern": pattern,
+            "form": form,
+            "may_manage": selectors.may_manage_team(request.user, team),  # type: ignore[arg-type]
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def team_generate(request: HttpRequest, team_id: Any) -> HttpResponse:
+    team = selectors.access_team_by_id(request.user, team_id)  # type: ignore[arg-type]
+    form = GenerateForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            created = services.do_generate_team_shifts(
+                team=team,
+                start=form.cleaned_data["start"],
+                end=form.cleaned_data["end"],
+                acting=Acting.from_request(request),
+            )
+        except DomainError as exc:
+            _fail(form, exc)
+            status = exc.status
+        else:
+            messages.success(
+                request,
+                ngettext("%(n)d shift created.", "%(n)d shifts created.", len(created))
+                % {"n": len(created)},
+            )
+            return redirect(_roster_url(form.cleaned_data["start"].replace(day=1), team))
+    return render(
+        request,
+        "duty/team_detail.html",
+        _team_context(request, team, generate_form=form),
+        status=status,
+    )
+
+
+def _safe_next(request: HttpRequest, fallback: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback
+
+
+def _shift_context(request: HttpRequest, shift: Any, **extra: Any) -> dict[str, Any]:
+    shift = selectors.shifts_with_staff(type(shift).objects.filter(pk=shift.pk)).get()
+    may_manage = selectors.may_manage_team(request.user, shift.team)  # type: ignore[arg-type]
+    org_id = shift.team.organisation_id
+    context = {
+        "shift": shift,
+        "may_manage": may_manage,
+        "officer_form": AssignForm(initial={"role": DutyRole.OFFICER}, organisation_id=org_id),
+        "leader_form": AssignForm(initial={"role": DutyRole.LEADER}, organisation_id=org_id),
+        "roster_url": _roster_url(
+            timezone.localtime(shift.starts_at).date().replace(day=1), shift.team
+        ),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+def shift_detail(request: HttpRequest, shift_id: Any) -> HttpResponse:
+    shift = selectors.access_shift_by_id(request.user, shift_id)  # type: ignore[arg-type]
+    return render(request, "duty/shift_detail.html", _shift_context(request, shift))
+
+
+@login_required
+@require_POST
+def shift_assign(request: HttpRequest, shift_id: Any) -> HttpResponse:
+    shift = selectors.access_shift_by_id(request.user, shift_id)  # type: ignore[arg-type]
+    form = AssignForm(request.POST, organisation_id=shift.team.organisation_id)
+    status = 400
+    if form.is_valid():
+        try:
+            services.do_assign(
+                shift=shift,
+                user=form.cleaned_data["user"],
+                role=form.cleaned_data["role"],
+                acting=Acting.from_request(request),
+            )
+        except DomainError as exc:
+            _fail(form, exc)
+            status = exc.status
+        else:
+            return redirect(_safe_next(request, shift.get_absolute_url()))
+    key = "leader_form" if form.data.get("role") == DutyRole.LEADER else "officer_form"
+    return render(
+        request,
+        "duty/shift_detail.html",
+        _shift_context(request, shift, **{key: form}),
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def assignment_remove(request: HttpRequest, assignment_id: Any) -> HttpResponse:
+    assignment = selectors.access_assignment_by_id(request.user, assignment_id)  # type: ignore[arg-type]
+    shift = assignment.shift
+    try:
+        services.do_unassign(assignment=assignment, acting=Acting.from_request(request))
+    except DomainError as exc:
+        return render(
+            request,
+            "duty/shift_detail.html",
+            _shift_context(request, shift, error=exc),
+            status=exc.status,
+        )
+    return redirect(_safe_next(request, shift.get_absolute_url()))
