@@ -28,6 +28,8 @@ run: $(STAMP) sysdeps
 	mkdir -p var
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo
+	$(MANAGE) seed_duty_demo
+	$(MANAGE) seed_supervision_demo
 	$(MANAGE) pki init --demo
 	$(MANAGE) serve --host 127.0.0.1 --port 8000
 

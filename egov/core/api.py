@@ -62,7 +62,9 @@ class TodosOut(Schema):
 
 
 class TodoQuery(CleanSchema):
-    subsystem: str | None = Field(None, max_length=50)
+    subsystem: str | None = Field(
+        None, max_length=50, pattern=r"^[a-z][a-z0-9_]*$", description="A subsystem's code"
+    )
     limit: int = Field(50, ge=1, le=200)
 
 
