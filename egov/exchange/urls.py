@@ -1,4 +1,11 @@
-from django.urls import URLPattern
+from django.urls import path
+
+from egov.exchange import views
 
 app_name = "exchange"
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.console, name="console"),
+    path("inbox", views.inbox, name="inbox"),
+    path("deliveries/<str:envelope_id>/retry", views.retry, name="retry"),
+    path("deliveries/<str:envelope_id>/envelope.zip", views.envelope_download, name="envelope"),
+]
