@@ -6,7 +6,9 @@ State machine of a report::
     (filed by phone)   ^-- a report filed in writing starts open
 
 Each submission (phone, first, follow-up, daily, final) is sent to every level above the
-reporting unit (county → city → province) as a `ReportReceipt`, acknowledged at each level;
+reporting unit (county → city → province) as a `ReportReceipt` — at each level to the
+government or, since a general office acts for its government in duty matters, to its general
+office (`report_levels`) — acknowledged at each level;
 an unacknowledged receipt escalates (`do_escalate_due`, run every minute by `tasks.py`).
 """
 
@@ -52,7 +54,7 @@ from egov.duty.services import (
     require_duty_role_in,
     require_user,
 )
-from egov.orgs.choices import OrgLevel, Role
+from egov.orgs.choices import OrgKind, OrgLevel, Role
 from egov.orgs.models import Organisation, User
 
 # (state, submission kind) → new state
@@ -132,29 +134,46 @@ def do_save_rule(
 
 
 def report_levels(org: Organisation) -> list[Organisation]:
-    """The levels a report from `org` goes to: one unit per level above (city, then province).
+    """The units a report from `org` goes to: one per level, nearest level first.
 
-    Per level, the deepest ancestor of that level with an active duty team, else the deepest
-    ancestor of that level (two queries).
+    A general office (办公厅/办公室, kind `general_office`) acts for its government in duty
+    matters, so per level the candidates are the ancestor(s) at that level and their direct
+    children of kind general_office. Among them: a unit with an active duty team first, then
+    a general office, then the deepest ancestor.
+
+    Levels: every level above the reporter's. A government or a general office speaks for its
+    own level, so its report goes only upwards; any other unit (a department, a 处室) also
+    reports to its own level — a provincial department's report goes to the province's duty
+    room (the provincial general office when it keeps the team). The reporter itself is never
+    a recipient. Two queries.
     """
     own_rank = LEVEL_ORDER.get(OrgLevel(org.level), 9)
-    ancestors = list(Organisation.objects.filter(pk__in=org.ancestor_ids, is_active=True))
+    if org.kind not in (OrgKind.GOVERNMENT, OrgKind.GENERAL_OFFICE):
+        own_rank += 1  # also its own level
+    ancestor_ids = set(org.ancestor_ids)
+    candidates = [
+        c
+        for c in Organisation.objects.filter(
+            Q(pk__in=ancestor_ids) | Q(parent_id__in=ancestor_ids, kind=OrgKind.GENERAL_OFFICE),
+            is_active=True,
+        ).exclude(pk=org.pk)
+        if LEVEL_ORDER.get(OrgLevel(c.level), 9) < own_rank
+    ]
     with_team = set(
         DutyTeam.objects.filter(
-            organisation_id__in=[a.pk for a in ancestors], is_active=True
+            organisation_id__in=[c.pk for c in candidates], is_active=True
         ).values_list("organisation_id", flat=True)
     )
+
+    def preference(c: Organisation) -> tuple[bool, bool, int]:
+        return (c.pk in with_team, c.kind == OrgKind.GENERAL_OFFICE, c.depth)
+
     chosen: dict[str, Organisation] = {}
-    for a in ancestors:
-        if LEVEL_ORDER.get(OrgLevel(a.level), 9) >= own_rank:
-            continue
-        current = chosen.get(a.level)
-        if current is None or (a.pk in with_team, a.depth) > (
-            current.pk in with_team,
-            current.depth,
-        ):
-            chosen[a.level] = a
-    return sorted(chosen.values(), key=lambda o: -o.depth)
+    for c in candidates:
+        current = chosen.get(c.level)
+        if current is None or preference(c) > preference(current):
+            chosen[c.level] = c
+    return sorted(chosen.values(), key=lambda o: -LEVEL_ORDER.get(OrgLevel(o.level), 9))
 
 
 def _recipients_by_org(

@@ -1,13 +1,16 @@
 """Protected reads of the duty app. Outside the person's scope: 404 (existence does not leak).
 
 Scope: a duty officer, leader on duty or administrator of a unit sees that unit's reports and
-those of every unit below it (a county its own, a city its counties', the province all). The
-holder of a rule's named role sees the reports escalated to them.
+those of every unit below it (a county its own, a city its counties', the province all). A
+general office (办公厅/办公室) acts for its government in duty matters: its duty roles reach the
+government's whole subtree. The holder of a rule's named role sees the reports escalated to them.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import reduce
+from operator import or_
 from typing import Any
 from uuid import UUID
 
@@ -30,7 +33,7 @@ from egov.duty.models import (
     ZeroReport,
     ZeroReportObligation,
 )
-from egov.orgs.choices import Role
+from egov.orgs.choices import OrgKind, Role
 from egov.orgs.models import Organisation, Position, PositionRole, User
 from egov.orgs.selectors import managed_organisations
 
@@ -48,9 +51,47 @@ def _parse_uuid(value: Any) -> UUID:
         raise Http404 from exc
 
 
+def _office_government_paths(user: User) -> list[str]:
+    """Paths of the governments whose general office the user serves in a duty role (1 query).
+
+    Cached on the user object for the request, like the organisation scope itself.
+    """
+    cache_key = "_duty_office_government_paths"
+    paths: list[str] | None = getattr(user, cache_key, None)
+    if paths is None:
+        paths = sorted(
+            set(
+                Position.objects.filter(
+                    user=user,
+                    is_active=True,
+                    organisation__is_active=True,
+                    organisation__kind=OrgKind.GENERAL_OFFICE,
+                    organisation__parent__isnull=False,
+                    organisation__parent__is_active=True,
+                    role_grants__role__in=DUTY_SCOPE_ROLES,
+                ).values_list("organisation__parent__path", flat=True)
+            )
+        )
+        setattr(user, cache_key, paths)
+    return paths
+
+
 def duty_organisations(user: User) -> QuerySet[Organisation]:
-    """Units whose duty records the user sees: their duty units and everything below."""
-    return managed_organisations(user, roles=DUTY_SCOPE_ROLES)
+    """Units whose duty records the user sees: their duty units and everything below.
+
+    A general office acts for its government in duty matters: a duty role in a unit of kind
+    general_office reaches the whole subtree of its parent government (as the government's
+    would), not the general office's own subtree only. Sibling units (departments) see only
+    their own subtree.
+    """
+    qs = managed_organisations(user, roles=DUTY_SCOPE_ROLES)
+    if not user.is_authenticated or not user.is_active:
+        return qs
+    paths = _office_government_paths(user)
+    if not paths:
+        return qs
+    wider = reduce(or_, (Q(path__startswith=p) for p in paths))
+    return qs | Organisation.objects.filter(wider)
 
 
 def own_duty_organisations(
