@@ -18,9 +18,8 @@ from egov.core.acting import Acting
 from egov.duty import reporting, services
 from egov.duty.choices import Category, DutyRole, Frequency, Grade, ReportState
 from egov.duty.models import DutyTeam, EmergencyReport, Shift, ShiftAssignment, ShiftPattern
-from egov.orgs import services as org_services
 from egov.orgs.choices import Role
-from egov.orgs.demo import DEMO_PASSWORD, _org_specs, demo_code
+from egov.orgs.demo import DEMO_PASSWORD, DemoUser, demo_code, ensure_demo_user, org_specs
 from egov.orgs.models import Organisation, Position, User
 
 TEAM_NAME = "总值班室"
@@ -32,29 +31,17 @@ class DemoMissing(Exception):
     """The organisation demo (`manage.py seed_demo`) has not run."""
 
 
-@dataclass(frozen=True)
-class DutyDemoUser:
-    username: str
-    full_name: str
-    org_key: str
-    title: str
-    role: str
-    description: str
-
-
 # The provincial general office's 值班员 and 带班领导 are `duty` and `dutylead` of seed_demo;
 # these are the city's and the county's.
-DUTY_DEMO_USERS: list[DutyDemoUser] = [
-    DutyDemoUser(
-        "sjz_duty", "李石值", "sjz", "值班员", Role.DUTY_OFFICER, "值班员（石家庄市政府）"
-    ),
-    DutyDemoUser(
+DUTY_DEMO_USERS: list[DemoUser] = [
+    DemoUser("sjz_duty", "李石值", "sjz", "值班员", Role.DUTY_OFFICER, "值班员（石家庄市政府）"),
+    DemoUser(
         "sjz_dutylead", "杨石带", "sjz", "副秘书长", Role.DUTY_LEADER, "带班领导（石家庄市政府）"
     ),
-    DutyDemoUser(
+    DemoUser(
         "zd_duty", "高正值", "county_130123", "值班员", Role.DUTY_OFFICER, "值班员（正定县政府）"
     ),
-    DutyDemoUser(
+    DemoUser(
         "zd_dutylead",
         "马正带",
         "county_130123",
@@ -98,7 +85,7 @@ class DutyDemoResult:
 
 
 def demo_organisations() -> dict[str, Organisation]:
-    specs = _org_specs()
+    specs = org_specs()
     codes = {spec.key: demo_code(i + 1, spec.division) for i, spec in enumerate(specs)}
     wanted = {key: codes[key] for key, _o, _l in TEAMS}
     found = {o.code: o for o in Organisation.objects.filter(code__in=wanted.values())}
@@ -108,30 +95,8 @@ def demo_organisations() -> dict[str, Organisation]:
     return {key: found[code] for key, code in wanted.items()}
 
 
-def _ensure_user(spec: DutyDemoUser, org: Organisation, acting: Acting) -> tuple[User, bool]:
-    created = False
-    user = User.objects.filter(username=spec.username).first()
-    if user is None:
-        user = org_services.do_create_user(
-            username=spec.username,
-            position=org_services.NewPosition(org, spec.title),
-            password=None,
-            acting=acting,
-            full_name=spec.full_name,
-            email=f"{spec.username}@demo.egov.invalid",
-        )
-        user.set_password(DEMO_PASSWORD)
-        user.must_change_password = False
-        user.password_changed_at = timezone.now()
-        user.save(update_fields=["password", "must_change_password", "password_changed_at"])
-        created = True
-    position = Position.objects.filter(user=user, organisation=org, title=spec.title).first()
-    if position is None or not position.is_active:
-        position = org_services.do_add_position(
-            user, organisation=org, title=spec.title, acting=acting
-        )
-    if not position.role_grants.filter(role=spec.role).exists():
-        org_services.do_grant_role(position, spec.role, acting=acting)
+def _ensure_user(spec: DemoUser, org: Organisation, acting: Acting) -> tuple[User, bool]:
+    user, created, _granted = ensure_demo_user(spec, org, acting=acting)
     return user, created
 
 

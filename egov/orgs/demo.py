@@ -147,7 +147,7 @@ class _OrgSpec:
     division: str
 
 
-def _org_specs() -> list[_OrgSpec]:
+def org_specs() -> list[_OrgSpec]:
     """Parents before children."""
     province, city, county = OrgLevel.PROVINCE, OrgLevel.CITY, OrgLevel.COUNTY
     specs = [
@@ -275,11 +275,49 @@ def demo_code(n: int, division: str) -> str:
 
 
 @transaction.atomic
+def ensure_demo_user(
+    spec: DemoUser, organisation: Organisation, *, acting: Acting
+) -> tuple[User, bool, bool]:
+    """The demo person with their position and role, through the services (idempotent).
+
+    Returns the user, whether the account was created and whether the role was granted now.
+    """
+    created = False
+    user = User.objects.filter(username=spec.username).first()
+    if user is None:
+        user = services.do_create_user(
+            username=spec.username,
+            position=services.NewPosition(organisation, spec.title),
+            password=None,
+            acting=acting,
+            full_name=spec.full_name,
+            email=f"{spec.username}@demo.egov.invalid",
+        )
+        # The published demo password skips the policy's history and expiry on purpose.
+        user.set_password(DEMO_PASSWORD)
+        user.must_change_password = False
+        user.password_changed_at = timezone.now()
+        user.save(update_fields=["password", "must_change_password", "password_changed_at"])
+        created = True
+    position = Position.objects.filter(
+        user=user, organisation=organisation, title=spec.title
+    ).first()
+    if position is None or not position.is_active:
+        position = services.do_add_position(
+            user, organisation=organisation, title=spec.title, acting=acting
+        )
+    granted = False
+    if not position.role_grants.filter(role=spec.role).exists():
+        services.do_grant_role(position, spec.role, acting=acting)
+        granted = True
+    return user, created, granted
+
+
 def seed_demo(*, acting: Acting | None = None) -> SeedResult:
     """Create whatever of the demo tree and demo people is missing; change nothing else."""
     acting = acting or Acting.system("seed_demo")
     result = SeedResult()
-    specs = _org_specs()
+    specs = org_specs()
     codes = {spec.key: demo_code(i + 1, spec.division) for i, spec in enumerate(specs)}
     existing = {o.code: o for o in Organisation.objects.filter(code__in=codes.values())}
     for i, spec in enumerate(specs):
@@ -301,30 +339,9 @@ def seed_demo(*, acting: Acting | None = None) -> SeedResult:
             result.organisations_created += 1
         result.keys[spec.key] = org
     for demo_user in DEMO_USERS:
-        organisation = result.keys[demo_user.org_key]
-        user = User.objects.filter(username=demo_user.username).first()
-        if user is None:
-            user = services.do_create_user(
-                username=demo_user.username,
-                position=services.NewPosition(organisation, demo_user.title),
-                password=None,
-                acting=acting,
-                full_name=demo_user.full_name,
-                email=f"{demo_user.username}@demo.egov.invalid",
-            )
-            user.set_password(DEMO_PASSWORD)
-            user.must_change_password = False
-            user.password_changed_at = timezone.now()
-            user.save(update_fields=["password", "must_change_password", "password_changed_at"])
-            result.users_created += 1
-        position = Position.objects.filter(
-            user=user, organisation=organisation, title=demo_user.title
-        ).first()
-        if position is None or not position.is_active:
-            position = services.do_add_position(
-                user, organisation=organisation, title=demo_user.title, acting=acting
-            )
-        if not position.role_grants.filter(role=demo_user.role).exists():
-            services.do_grant_role(position, demo_user.role, acting=acting)
-            result.roles_granted += 1
+        _user, created, granted = ensure_demo_user(
+            demo_user, result.keys[demo_user.org_key], acting=acting
+        )
+        result.users_created += created
+        result.roles_granted += granted
     return result

@@ -26,9 +26,8 @@ from django.utils import timezone
 
 from egov.core.acting import Acting
 from egov.core.calendar import WorkingCalendar
-from egov.orgs import services as org_services
 from egov.orgs.choices import Role
-from egov.orgs.demo import DEMO_PASSWORD, _org_specs, demo_code
+from egov.orgs.demo import DEMO_PASSWORD, DemoUser, demo_code, ensure_demo_user, org_specs
 from egov.orgs.models import Organisation, Position, User
 from egov.supervision import services
 from egov.supervision.choices import ReportCycle, Satisfaction, TaskSource
@@ -39,24 +38,14 @@ class DemoMissing(Exception):
     """The organisation demo (`manage.py seed_demo`) has not run."""
 
 
-@dataclass(frozen=True)
-class SupervisionDemoUser:
-    username: str
-    full_name: str
-    org_key: str
-    title: str
-    role: str
-    description: str
-
-
 # seed_demo has one 承办人 (`handler`, general office) and clerks in the general office, the
 # education department and Shijiazhuang; these handlers let the lead units report and close.
-SUPERVISION_DEMO_USERS: list[SupervisionDemoUser] = [
-    SupervisionDemoUser(
+SUPERVISION_DEMO_USERS: list[DemoUser] = [
+    DemoUser(
         "sjz_handler", "韩石办", "sjz_office", "科员", Role.HANDLER, "承办人（石家庄市政府办）"
     ),
-    SupervisionDemoUser("edu_handler", "蒋教办", "edu", "科员", Role.HANDLER, "承办人（省教育厅）"),
-    SupervisionDemoUser(
+    DemoUser("edu_handler", "蒋教办", "edu", "科员", Role.HANDLER, "承办人（省教育厅）"),
+    DemoUser(
         "fgw_handler", "程发改", "dept_冀发改", "科员", Role.HANDLER, "承办人（省发展改革委）"
     ),
 ]
@@ -65,7 +54,7 @@ SUPERVISION_DEMO_LOGINS: list[tuple[str, str, str]] = [
     (u.username, DEMO_PASSWORD, u.description) for u in SUPERVISION_DEMO_USERS
 ]
 
-# Organisations the demo needs (keys of `egov.orgs.demo._org_specs`).
+# Organisations the demo needs (keys of `egov.orgs.demo.org_specs`).
 ORG_KEYS = (
     "office",
     "sjz_office",
@@ -312,7 +301,7 @@ class SupervisionDemoResult:
 
 def demo_organisations() -> dict[str, Organisation]:
     """The organisations of seed_demo the demo uses; DemoMissing if seed_demo has not run."""
-    specs = _org_specs()
+    specs = org_specs()
     codes = {spec.key: demo_code(i + 1, spec.division) for i, spec in enumerate(specs)}
     wanted = {key: codes[key] for key in ORG_KEYS}
     found = {o.code: o for o in Organisation.objects.filter(code__in=wanted.values())}
@@ -324,30 +313,8 @@ def demo_organisations() -> dict[str, Organisation]:
     return {key: found[code] for key, code in wanted.items()}
 
 
-def _ensure_user(spec: SupervisionDemoUser, org: Organisation, acting: Acting) -> tuple[User, bool]:
-    created = False
-    user = User.objects.filter(username=spec.username).first()
-    if user is None:
-        user = org_services.do_create_user(
-            username=spec.username,
-            position=org_services.NewPosition(org, spec.title),
-            password=None,
-            acting=acting,
-            full_name=spec.full_name,
-            email=f"{spec.username}@demo.egov.invalid",
-        )
-        user.set_password(DEMO_PASSWORD)
-        user.must_change_password = False
-        user.password_changed_at = timezone.now()
-        user.save(update_fields=["password", "must_change_password", "password_changed_at"])
-        created = True
-    position = Position.objects.filter(user=user, organisation=org, title=spec.title).first()
-    if position is None or not position.is_active:
-        position = org_services.do_add_position(
-            user, organisation=org, title=spec.title, acting=acting
-        )
-    if not position.role_grants.filter(role=spec.role).exists():
-        org_services.do_grant_role(position, spec.role, acting=acting)
+def _ensure_user(spec: DemoUser, org: Organisation, acting: Acting) -> tuple[User, bool]:
+    user, created, _granted = ensure_demo_user(spec, org, acting=acting)
     return user, created
 
 
