@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import import_module
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 
 from egov.duty.choices import DutyRole
 from egov.duty.models import DutyTeam, Shift
@@ -54,7 +56,13 @@ def _gov(name: str, level: str, parent: Organisation | None = None) -> Organisat
     return OrganisationFactory(name=name, kind=OrgKind.GOVERNMENT, level=level, parent=parent)
 
 
+# The default time limits are rows written by a data migration; a transactional test before
+# this one (live_server) flushes them, so each tree puts them back (idempotent).
+_seed_default_rules = import_module("egov.duty.migrations.0002_seed_reporting_rules").seed
+
+
 def build_tree(now: datetime = START) -> DutyTree:
+    _seed_default_rules(django_apps, None)
     province = _gov("河北省人民政府", OrgLevel.PROVINCE)
     city = _gov("石家庄市人民政府", OrgLevel.CITY, province)
     county = _gov("正定县人民政府", OrgLevel.COUNTY, city)
