@@ -12,12 +12,12 @@ from datetime import date, datetime, timedelta
 from functools import reduce
 from operator import or_
 from typing import Any
-from uuid import UUID
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from egov.core.selectors import parse_public_id
 from egov.duty.choices import DutyRole, EscalationStep, HandoverState, SwapState
 from egov.duty.models import (
     CallRecord,
@@ -42,13 +42,6 @@ DUTY_ROLES = frozenset({str(Role.DUTY_OFFICER), str(Role.DUTY_LEADER)})
 DUTY_SCOPE_ROLES = DUTY_ROLES | {str(Role.SYSTEM_ADMIN)}
 # Who manages rosters and approves swaps.
 ROSTER_ROLES = frozenset({str(Role.DUTY_LEADER), str(Role.SYSTEM_ADMIN)})
-
-
-def _parse_uuid(value: Any) -> UUID:
-    try:
-        return value if isinstance(value, UUID) else UUID(str(value))
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise Http404 from exc
 
 
 def _office_government_paths(user: User) -> list[str]:
@@ -146,7 +139,7 @@ def list_reports_for(
 
 
 def access_report_by_id(user: User, report_id: Any) -> EmergencyReport:
-    report_uuid = _parse_uuid(report_id)
+    report_uuid = parse_public_id(report_id)
     report = (
         visible_reports(user)
         .select_related("organisation", "rule", "filed_by")
@@ -166,7 +159,7 @@ def access_call_by_id(user: User, call_id: Any) -> CallRecord:
     call = (
         visible_calls(user)
         .select_related("organisation", "recorded_by")
-        .filter(uuid=_parse_uuid(call_id))
+        .filter(uuid=parse_public_id(call_id))
         .first()
     )
     if call is None:
@@ -186,7 +179,7 @@ def access_handover_by_id(user: User, handover_id: Any) -> Handover:
     handover = (
         visible_handovers(user)
         .select_related("organisation", "incoming", "outgoing")
-        .filter(uuid=_parse_uuid(handover_id))
+        .filter(uuid=parse_public_id(handover_id))
         .first()
     )
     if handover is None:
@@ -204,7 +197,10 @@ def visible_teams(user: User) -> QuerySet[DutyTeam]:
 
 def access_team_by_id(user: User, team_id: Any) -> DutyTeam:
     team = (
-        visible_teams(user).select_related("organisation").filter(uuid=_parse_uuid(team_id)).first()
+        visible_teams(user)
+        .select_related("organisation")
+        .filter(uuid=parse_public_id(team_id))
+        .first()
     )
     if team is None:
         raise Http404
@@ -219,7 +215,7 @@ def access_shift_by_id(user: User, shift_id: Any) -> Shift:
     shift = (
         visible_shifts(user)
         .select_related("team", "team__organisation")
-        .filter(uuid=_parse_uuid(shift_id))
+        .filter(uuid=parse_public_id(shift_id))
         .first()
     )
     if shift is None:
@@ -250,7 +246,7 @@ def access_assignment_by_id(user: User, assignment_id: Any) -> ShiftAssignment:
             Q(user=user) | Q(shift__team__organisation__in=duty_organisations(user))
         )
         .select_related("shift", "shift__team", "user")
-        .filter(uuid=_parse_uuid(assignment_id))
+        .filter(uuid=parse_public_id(assignment_id))
         .first()
     )
     if assignment is None:
@@ -270,7 +266,7 @@ def access_swap_by_id(user: User, swap_id: Any) -> SwapRequest:
     swap = (
         visible_swaps(user)
         .select_related("assignment__shift", "assignment__user", "taker", "requested_by")
-        .filter(uuid=_parse_uuid(swap_id))
+        .filter(uuid=parse_public_id(swap_id))
         .first()
     )
     if swap is None:
@@ -438,7 +434,7 @@ def access_user_in_unit(organisation_id: int, user_id: Any) -> User:
     """A person holding a position in the unit, by public id (else 404)."""
     person = (
         User.objects.filter(
-            uuid=_parse_uuid(user_id),
+            uuid=parse_public_id(user_id),
             positions__organisation_id=organisation_id,
             positions__is_active=True,
         )

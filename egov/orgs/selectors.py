@@ -59,9 +59,6 @@ def _scope_q(user: User, *, prefix: str = "", roles: Iterable[str] | None = None
     return reduce(or_, clauses)
 
 
-_parse_uuid = parse_public_id  # the name other apps' selectors still import
-
-
 def visible_organisations(user: User) -> QuerySet[Organisation]:
     return Organisation.objects.filter(_scope_q(user))
 

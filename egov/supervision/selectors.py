@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 from typing import Any
-from uuid import UUID
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from egov.core.models import Notification
+from egov.core.selectors import parse_public_id
 from egov.orgs.choices import Role
 from egov.orgs.models import Organisation, Position, User
 from egov.supervision.models import (
@@ -87,18 +87,11 @@ def visible_tasks(user: User) -> QuerySet[SupervisionTask]:
     return SupervisionTask.objects.filter(as_office | as_unit)
 
 
-def _parse_uuid(value: Any) -> UUID:
-    try:
-        return value if isinstance(value, UUID) else UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        raise Http404("No such task.") from None
-
-
 def access_task_by_id(user: User, task_id: Any) -> SupervisionTask:
     task = (
         visible_tasks(user)
         .select_related("office", "lead_unit", "parent", "registered_by")
-        .filter(uuid=_parse_uuid(task_id))
+        .filter(uuid=parse_public_id(task_id))
         .first()
     )
     if task is None:
@@ -136,7 +129,7 @@ def task_page_data(task: SupervisionTask) -> dict[str, Any]:
 
 def access_attachment(task: SupervisionTask, attachment_id: Any) -> Attachment:
     """An attachment of a task the caller has already been allowed to see."""
-    attachment = Attachment.objects.filter(task=task, uuid=_parse_uuid(attachment_id)).first()
+    attachment = Attachment.objects.filter(task=task, uuid=parse_public_id(attachment_id)).first()
     if attachment is None:
         raise Http404("No such attachment.")
     return attachment

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from egov.core.acting import Acting
 from egov.core.errors import DomainError
+from egov.core.forms import add_domain_error
 from egov.orgs.choices import Role
 from egov.orgs.models import Organisation, User
 from egov.supervision import reports, selectors, services
@@ -42,11 +43,6 @@ PAGE_SIZE = 50
 
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def _apply_error(form: forms.Form, exc: DomainError) -> None:
-    field = exc.field if exc.field in form.fields else None
-    form.add_error(field, str(exc.message))
 
 
 def _offices(user: User) -> Any:
@@ -203,7 +199,7 @@ def task_create(request: HttpRequest) -> HttpResponse:
                 acting=Acting.from_request(request),
             )
         except DomainError as exc:
-            _apply_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, _("Task registered."))
             return redirect(task.get_absolute_url())
@@ -290,7 +286,7 @@ def _act(
             if form is None:
                 messages.error(request, str(exc.message))
                 return redirect(task.get_absolute_url())
-            _apply_error(form, exc)
+            add_domain_error(form, exc)
         else:
             messages.success(request, done)
             return redirect(task.get_absolute_url())
