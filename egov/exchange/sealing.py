@@ -48,13 +48,6 @@ def sign_manifest(manifest_bytes: bytes, cert: Certificate) -> bytes:
     return sign_detached(manifest_bytes, cert)
 
 
-def _org_code(org_id: int | None) -> str | None:
-    """An organisation's code (统一社会信用代码)."""
-    if org_id is None:
-        return None
-    return Organisation.objects.filter(pk=org_id).values_list("code", flat=True).first()
-
-
 @dataclass
 class SignerInfo:
     certificate: Certificate
@@ -72,7 +65,8 @@ def verify_manifest(parsed: ParsedEnvelope, *, now: datetime | None = None) -> S
     if cert is None:  # pragma: no cover - a valid result always names its signer
         raise EnvelopeError("unknown_issuer", "signer not found")
     sender = parsed.manifest["sender"]
-    code = _org_code(cert.organisation_id)
+    # The verifier loaded the row with its organisation (no query here).
+    code = cert.organisation.code if cert.organisation is not None else None
     if cert.profile != Profile.ORG_SEAL or code is None or code != sender["org"]:
         raise EnvelopeError(
             "certificate_not_sender", "the signing certificate is not the sender's seal"

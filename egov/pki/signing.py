@@ -382,8 +382,26 @@ def _directly_issued(child: x509.Certificate, parent: x509.Certificate) -> bool:
     return True
 
 
-def _trust_anchors() -> tuple[list[x509.Certificate], list[x509.Certificate], dict[bytes, Any]]:
-    """Roots, issuing CA certificates, and the CA rows by certificate DER (one query)."""
+Anchors = tuple[list[x509.Certificate], list[x509.Certificate], dict[bytes, Any]]
+# The CA rows, kept in this process: they only ever grow (a CA is never deleted and its
+# certificate never changes), so a chain that does not build against the cached set is retried
+# once against a fresh read. Revocation is always read live (`_check_revocation`).
+_anchors: Anchors | None = None
+
+
+def _trust_anchors(*, fresh: bool = False) -> Anchors:
+    """Roots, issuing CA certificates and the CA rows by certificate DER (cached; see above)."""
+    global _anchors
+    cached = _anchors
+    if cached is not None and not fresh:
+        return cached
+    loaded = _load_trust_anchors()
+    with _cache_lock:
+        _anchors = loaded
+    return loaded
+
+
+def _load_trust_anchors() -> Anchors:
     roots: list[x509.Certificate] = []
     cas: list[x509.Certificate] = []
     by_der: dict[bytes, Any] = {}
@@ -470,6 +488,9 @@ def verify_detached(
         return _fail(result, Reason.BAD_SIGNATURE, "signature does not verify")
     roots, cas, by_der = _trust_anchors()
     chain = _build_chain(leaf, [*parsed.certificates, *cas], roots)
+    if chain is None or not _issuers_known(chain, by_der):
+        roots, cas, by_der = _trust_anchors(fresh=True)
+        chain = _build_chain(leaf, [*parsed.certificates, *cas], roots)
     if chain is None:
         return _fail(result, Reason.UNKNOWN_ISSUER)
     result.chain = chain
@@ -487,6 +508,10 @@ def verify_detached(
     if not usable:
         return _fail(result, Reason.WRONG_KEY_USAGE, "nonRepudiation is required")
     return _check_revocation(result, chain, by_der, now=at or timezone.now())
+
+
+def _issuers_known(chain: list[x509.Certificate], by_der: dict[bytes, Any]) -> bool:
+    return all(issuer.public_bytes(serialization.Encoding.DER) in by_der for issuer in chain[1:])
 
 
 def _check_revocation(
@@ -508,7 +533,8 @@ def _check_revocation(
     query = Q(pk__in=[])
     for ca_id, serial in keys:
         query |= Q(issuer_id=ca_id, serial=serial)
-    rows = {(c.issuer_id, c.serial): c for c in Certificate.objects.filter(query)}
+    found = Certificate.objects.filter(query).select_related("organisation")
+    rows = {(c.issuer_id, c.serial): c for c in found}
     signed_at = result.signing_time or now
     for index, key in enumerate(keys):
         row = rows.get(key)
