@@ -32,6 +32,12 @@ class Transport(models.TextChoices):
     BUNDLE = "bundle", _("Bundle files (isolated network)")
 
 
+class DirectorySource(models.TextChoices):
+    PUBLISHED = "published", _("Published here")
+    FETCHED = "fetched", _("Fetched")
+    IMPORTED = "imported", _("Imported from a file")
+
+
 class InboxStatus(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted")
     RETURNED = "returned", _("Returned")

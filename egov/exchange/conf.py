@@ -12,3 +12,10 @@ def setting_int(name: str, default: int) -> int:
     if value is None:
         value = os.environ.get(name)
     return int(value) if value not in (None, "") else default
+
+
+def setting_str(name: str, default: str = "") -> str:
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name)
+    return str(value) if value not in (None, "") else default

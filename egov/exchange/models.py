@@ -1,5 +1,6 @@
-"""Rows of the exchange: the node directory, the outbox (deliveries), the inbox (de-duplication
-and the receipt given) and the append-only, hash-chained message log."""
+"""Rows of the exchange: the node directory (the nodes and the signed directory documents), the
+outbox (deliveries), the inbox (de-duplication and the receipt given) and the append-only,
+hash-chained message log."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from django.utils.translation import gettext_lazy as _
 
 from egov.core.models.audit import GENESIS_HASH
 from egov.core.models.base import TimeStampedModel
-from egov.exchange.choices import DeliveryState, Direction, InboxStatus, Transport
+from egov.exchange.choices import (
+    DeliveryState,
+    Direction,
+    DirectorySource,
+    InboxStatus,
+    Transport,
+)
 
 
 class Node(TimeStampedModel):
@@ -32,6 +39,13 @@ class Node(TimeStampedModel):
         related_name="+",
     )
     certificate_sha256 = models.CharField(_("certificate fingerprint"), max_length=64, blank=True)
+    # A node reached differently from here than the directory says (an isolated network reached
+    # by bundles): the directory refresh leaves its URL and transport alone.
+    pinned = models.BooleanField(
+        _("pinned"),
+        default=False,
+        help_text=_("the directory does not change its URL and transport on this node"),
+    )
 
     class Meta:
         ordering = ["code"]
@@ -40,6 +54,30 @@ class Node(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name or self.code
+
+
+class Directory(TimeStampedModel):
+    """A signed node directory (节点目录) as published by the provincial node, kept unchanged:
+    the canonical JSON and its detached CMS signature. The newest serial is the one in force;
+    the older ones stay for audit and can be served again."""
+
+    serial = models.PositiveBigIntegerField(_("serial"), unique=True)
+    issued_at = models.DateTimeField(_("issued at"))
+    signer_code = models.CharField(_("signed by"), max_length=18)
+    document = models.BinaryField(_("directory"))
+    signature = models.BinaryField(_("signature"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    source = models.CharField(_("source"), max_length=10, choices=DirectorySource.choices)
+    source_url = models.CharField(_("fetched from"), max_length=300, blank=True)
+    summary = models.JSONField(_("what changed"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-serial"]
+        verbose_name = _("node directory")
+        verbose_name_plural = _("node directories")
+
+    def __str__(self) -> str:
+        return f"directory #{self.serial}"
 
 
 class Delivery(TimeStampedModel):
@@ -80,6 +118,9 @@ class Delivery(TimeStampedModel):
     reply = models.BinaryField(_("receipt envelope"), null=True, blank=True)
     reply_kind = models.CharField(max_length=20, blank=True)
     return_reason = models.CharField(_("return reason"), max_length=50, blank=True)
+    # When the sender's clerks were told it FAILED (cleared by a retry): each failure is told
+    # once, even if the worker dies between the failure and the notification.
+    failure_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -20,6 +20,7 @@ from egov.orgs.selectors import managed_organisations
 SILENT_AFTER = timedelta(minutes=15)
 STUCK_ATTEMPTS = 3
 TIMING_SAMPLE = 5000
+RECIPIENT_ROWS = 20
 
 
 def clerk_organisations(user: User) -> QuerySet[Organisation]:
@@ -79,9 +80,20 @@ class PeerRow:
 
 
 @dataclass
+class RecipientRow:
+    """A recipient with deliveries in flight or failed (the ones worth a look)."""
+
+    code: str
+    name: str
+    node: str
+    counts: dict[str, int]
+
+
+@dataclass
 class Console:
     counts: dict[str, int]
     peers: list[PeerRow]
+    recipients: list[RecipientRow]
     p50_seconds: float | None
     p95_seconds: float | None
     sample: int
@@ -96,7 +108,8 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def console_for(user: User, *, now: datetime | None = None) -> Console:
-    """Counts by state and by peer, dispatch-to-receipt p50/p95, silent peers (4 queries)."""
+    """Counts by state, by peer and by recipient (those with deliveries in flight or failed,
+    most failures first), dispatch-to-receipt p50/p95, silent peers (5 queries)."""
     now = now or timezone.now()
     rows = visible_deliveries(user)
     counts = {s: 0 for s in DeliveryState.values}
@@ -119,6 +132,31 @@ def console_for(user: User, *, now: datetime | None = None) -> Console:
         waiting = peer.oldest_pending is not None and peer.oldest_pending < now - SILENT_AFTER
         peer.flagged = bool(peer.stuck or peer.counts.get(DeliveryState.FAILED)) and silent
         peer.flagged = peer.flagged or (waiting and silent)
+    by_recipient = (
+        rows.values("recipient_id", "recipient__code", "recipient__name", "recipient_node")
+        .annotate(
+            n_pending=Count("id", filter=Q(state=DeliveryState.PENDING)),
+            n_delivered=Count("id", filter=Q(state=DeliveryState.DELIVERED)),
+            n_returned=Count("id", filter=Q(state=DeliveryState.RETURNED)),
+            n_failed=Count("id", filter=Q(state=DeliveryState.FAILED)),
+        )
+        .filter(Q(n_failed__gt=0) | Q(n_pending__gt=0))
+        .order_by("-n_failed", "-n_pending", "recipient__name", "recipient_id")
+    )
+    recipients = [
+        RecipientRow(
+            code=row["recipient__code"],
+            name=row["recipient__name"],
+            node=row["recipient_node"],
+            counts={
+                DeliveryState.PENDING: row["n_pending"],
+                DeliveryState.DELIVERED: row["n_delivered"],
+                DeliveryState.RETURNED: row["n_returned"],
+                DeliveryState.FAILED: row["n_failed"],
+            },
+        )
+        for row in by_recipient[:RECIPIENT_ROWS]
+    ]
     done = rows.filter(state=DeliveryState.DELIVERED, done_at__isnull=False).order_by("-done_at")
     durations = [
         (d - c).total_seconds()
@@ -129,6 +167,7 @@ def console_for(user: User, *, now: datetime | None = None) -> Console:
     return Console(
         counts=counts,
         peers=sorted(peers.values(), key=lambda p: p.node),
+        recipients=recipients,
         p50_seconds=percentile(durations, 50),
         p95_seconds=percentile(durations, 95),
         sample=len(durations),

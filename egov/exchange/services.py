@@ -11,13 +11,17 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from egov.core.acting import Acting
 from egov.core.audit import record_audit
 from egov.core.errors import DomainError, InvalidTransition
+from egov.core.notifications import do_notify
 from egov.exchange import log
 from egov.exchange.choices import DeliveryState, Direction, Kind, Transport
 from egov.exchange.envelope import (
@@ -34,10 +38,14 @@ from egov.exchange.envelope import (
 )
 from egov.exchange.models import Delivery, Node
 from egov.exchange.sealing import seal_for, sign_manifest, verify_manifest
-from egov.orgs.models import Organisation
+from egov.orgs.choices import Role
+from egov.orgs.models import Organisation, Position, User
 from egov.pki.models import Certificate
 
 DEFAULT_TTL = timedelta(days=30)
+# The notification kind the senders' clerks get when a delivery turns FAILED.
+FAILED_KIND = "exchange.delivery_failed"
+MAX_BULK_RETRY = 10000
 
 
 class ExchangeError(DomainError):
@@ -286,7 +294,9 @@ def do_process_reply(delivery_id: int, data: bytes, *, acting: Acting) -> Delive
     parsed = parse_reply(data)
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update().select_related("recipient").get(pk=delivery_id)
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("recipient")
+            .get(pk=delivery_id)
         )
         _check_reply_matches(delivery, parsed)
         if delivery.state in (DeliveryState.DELIVERED, DeliveryState.RETURNED):
@@ -327,15 +337,21 @@ def _check_reply_matches(delivery: Delivery, parsed: ParsedEnvelope) -> None:
     signer = manifest["sender"]["org"]
     if signer == delivery.recipient.code:
         return
+    # Otherwise only the recipient node's operator may answer (a RETURN: misaddressed), and with
+    # the certificate the directory names for that node when it names one.
+    local = delivery.recipient_node == node_code()
+    if parsed.kind != Kind.RETURN and not local:
+        raise EnvelopeError("reply_mismatch", "the reply is not signed by the recipient")
     node = Node.objects.filter(code=delivery.recipient_node).select_related("operator").first()
-    operator = node.operator if node is not None else None
-    if parsed.kind == Kind.RETURN and operator is not None and operator.code == signer:
-        return
-    if delivery.recipient_node == node_code():
-        local = Node.objects.filter(code=node_code()).select_related("operator").first()
-        if local and local.operator and local.operator.code == signer:
-            return
-    raise EnvelopeError("reply_mismatch", "the reply is not signed by the recipient")
+    if node is None or node.operator is None or node.operator.code != signer:
+        raise EnvelopeError("reply_mismatch", "the reply is not signed by the recipient")
+    # verify_manifest checked that sender.certificate is the signing certificate's fingerprint.
+    if node.certificate_sha256 and node.certificate_sha256 != manifest["sender"]["certificate"]:
+        raise EnvelopeError(
+            "node_certificate_mismatch",
+            "the reply is signed by the node operator with another certificate than the "
+            "directory's",
+        )
 
 
 # --- clerks' actions -----------------------------------------------------------------------------
@@ -351,8 +367,16 @@ def do_retry_delivery(delivery: Delivery, *, acting: Acting) -> Delivery:
         delivery.attempts = 0
         delivery.next_attempt_at = timezone.now()
         delivery.claimed_until = None
+        delivery.failure_notified_at = None
         delivery.save(
-            update_fields=["state", "attempts", "next_attempt_at", "claimed_until", "updated_at"]
+            update_fields=[
+                "state",
+                "attempts",
+                "next_attempt_at",
+                "claimed_until",
+                "failure_notified_at",
+                "updated_at",
+            ]
         )
         record_audit(
             "exchange.retried",
@@ -361,6 +385,103 @@ def do_retry_delivery(delivery: Delivery, *, acting: Acting) -> Delivery:
             details={"envelope_id": str(delivery.envelope_id)},
         )
     return delivery
+
+
+def do_retry_failed(deliveries: QuerySet[Delivery], *, acting: Acting) -> int:
+    """Every FAILED delivery among `deliveries` (the clerk's, filtered) back to the outbox."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            deliveries.filter(state=DeliveryState.FAILED)
+            .order_by("id")
+            .values_list("id", flat=True)[:MAX_BULK_RETRY]
+        )
+        count = Delivery.objects.filter(id__in=ids, state=DeliveryState.FAILED).update(
+            state=DeliveryState.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            claimed_until=None,
+            failure_notified_at=None,
+            updated_at=now,
+        )
+        if count:
+            record_audit("exchange.retried_failed", acting=acting, details={"count": count})
+    return count
+
+
+def clerks_of(organisations: Iterable[Organisation]) -> dict[int, list[User]]:
+    """For each organisation, the active users holding a clerk position there or above it (the
+    clerks whose console shows its deliveries); one query."""
+    orgs = list(organisations)
+    chain = {org.pk: {org.pk, *org.ancestor_ids} for org in orgs}
+    wanted = set().union(*chain.values()) if chain else set()
+    positions = (
+        Position.objects.filter(
+            organisation_id__in=wanted,
+            is_active=True,
+            organisation__is_active=True,
+            user__is_active=True,
+            role_grants__role=Role.CLERK,
+        )
+        .select_related("user")
+        .order_by("user_id")
+        .distinct()
+    )
+    holders: dict[int, dict[int, User]] = {}
+    for position in positions:
+        holders.setdefault(position.organisation_id, {})[position.user_id] = position.user
+    found: dict[int, list[User]] = {}
+    for org_id, ids in chain.items():
+        users: dict[int, User] = {}
+        for unit in ids:
+            users.update(holders.get(unit, {}))
+        found[org_id] = list(users.values())
+    return found
+
+
+def do_notify_failed_deliveries(*, acting: Acting, limit: int = 5000) -> int:
+    """Tell the senders' clerks about deliveries that turned FAILED and were not told yet: one
+    notification per sender per sweep, each failure told once. Returns how many were told."""
+    now = timezone.now()
+    with transaction.atomic():
+        due = Delivery.objects.filter(
+            state=DeliveryState.FAILED, failure_notified_at__isnull=True
+        ).order_by("id")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        rows = list(due.values_list("id", "sender_id", "title", "recipient__name")[:limit])
+        if not rows:
+            return 0
+        by_sender: dict[int, list[tuple[int, str, str]]] = {}
+        for pk, sender_id, title, recipient in rows:
+            by_sender.setdefault(sender_id, []).append((pk, title, recipient))
+        senders = {o.pk: o for o in Organisation.objects.filter(pk__in=by_sender)}
+        clerks = clerks_of(senders.values())
+        url = reverse("exchange:console") + "?state=" + DeliveryState.FAILED
+        for sender_id, failed in by_sender.items():
+            sender = senders[sender_id]
+            if len(failed) == 1:
+                _pk, title, recipient = failed[0]
+                text = _("Delivery failed: %(title)s to %(recipient)s") % {
+                    "title": title or _("(untitled)"),
+                    "recipient": recipient,
+                }
+            else:
+                text = ngettext(
+                    "%(count)d delivery from %(sender)s failed",
+                    "%(count)d deliveries from %(sender)s failed",
+                    len(failed),
+                ) % {"count": len(failed), "sender": sender.name}
+            do_notify(
+                clerks.get(sender_id, []),
+                kind=FAILED_KIND,
+                title=text,
+                body=_("Open the exchange console to see why and to retry."),
+                url=url,
+                acting=acting,
+            )
+        Delivery.objects.filter(id__in=[r[0] for r in rows]).update(failure_notified_at=now)
+    return len(rows)
 
 
 def do_recall(delivery: Delivery, *, acting: Acting) -> Delivery:

@@ -1,23 +1,57 @@
-"""Background entry point of the exchange: one worker batch every minute (the embedded default,
-where the task worker runs beside the web server). Scaled out, run `manage.py exchange_worker`
-processes instead; both claim rows the same way, so they may run together."""
+"""Background entry points of the exchange (the embedded default, where the task worker runs
+beside the web server):
+
+* `exchange.deliver_due` every minute: one worker batch, then tell the senders' clerks about
+  deliveries that turned FAILED and were not told yet (a worker that died between the two is
+  caught up here). Scaled out, run `manage.py exchange_worker` processes instead; both claim rows
+  the same way, so they may run together.
+* `exchange.refresh_directory` every `EGOV_EXCHANGE_DIRECTORY_REFRESH_SECONDS` (3600): the
+  provincial node publishes a new directory serial if nodes or organisations changed; a node
+  with `EGOV_EXCHANGE_DIRECTORY_URL` fetches the directory from there.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from typing import Any
 
 from django_tasks import task
 
+from egov.core.acting import Acting
+from egov.core.errors import DomainError
 from egov.core.scheduling import register_periodic
-from egov.exchange import worker
+from egov.exchange import directory, worker
+from egov.exchange.conf import setting_int
+from egov.exchange.services import do_notify_failed_deliveries
 
+logger = logging.getLogger("egov.exchange")
 DELIVER_EVERY = timedelta(minutes=1)
+SYSTEM = Acting.system("exchange.tasks")
 
 
 @task()
 def deliver_due() -> int:
     """Send what is due (up to 500 envelopes); returns how many were claimed."""
-    return worker.run_once(limit=500).claimed
+    claimed = worker.run_once(limit=500).claimed
+    do_notify_failed_deliveries(acting=SYSTEM)
+    return claimed
+
+
+@task()
+def refresh_directory() -> dict[str, Any]:
+    """Publish (provincial node) or fetch (other nodes) the node directory."""
+    try:
+        return directory.refresh(acting=SYSTEM)
+    except DomainError as exc:
+        # Refused or unreachable: the directory in force stays; the audit trail has the refusal.
+        logger.warning("exchange.directory_refresh_failed", extra={"code": exc.code})
+        return {"action": "failed", "code": exc.code, "message": str(exc.message)}
 
 
 register_periodic("exchange.deliver_due", deliver_due, every=DELIVER_EVERY)
+register_periodic(
+    "exchange.refresh_directory",
+    refresh_directory,
+    every=timedelta(seconds=max(60, setting_int("EGOV_EXCHANGE_DIRECTORY_REFRESH_SECONDS", 3600))),
+)

@@ -1,5 +1,5 @@
-"""The node-to-node inbox (authenticated by the envelope signature itself) and the clerks'
-exchange console."""
+"""The node-to-node endpoints (the inbox, authenticated by the envelope signature itself; the
+signed node directory) and the clerks' exchange console."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from egov.core.acting import Acting
 from egov.core.errors import DomainError
-from egov.exchange import selectors, services
+from egov.exchange import directory, selectors, services
 from egov.exchange.choices import DeliveryState
 from egov.exchange.envelope import BLOCK, SPOOL_BYTES, max_envelope_bytes, package_bytes
+from egov.exchange.models import Directory
 from egov.exchange.receiving import receive_package
 from egov.orgs.models import User
 
@@ -56,6 +58,35 @@ def inbox(request: HttpRequest) -> HttpResponse:
     response["X-Exchange-Reply"] = outcome.reply_kind
     if outcome.duplicate:
         response["X-Exchange-Duplicate"] = "1"
+    return response
+
+
+@require_GET
+def directory_document(request: HttpRequest) -> HttpResponse:
+    """GET /exchange/directory: the signed node directory in force here (`?serial=N`: an older
+    one), a zip of directory.json and directory.p7s. Anyone may read it; the signature is what
+    a node trusts, not the connection."""
+    serial = request.GET.get("serial", "")
+    if serial:
+        if not serial.isdigit() or len(serial) > 18:
+            return _refusal("bad_serial", "serial is a positive integer")
+        row = Directory.objects.filter(serial=int(serial)).first()
+    else:
+        row = directory.current_directory()
+    if row is None:
+        return _refusal("no_directory", "no directory here", 404)
+    etag = f'"{row.sha256}"'
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(
+            directory.package(bytes(row.document), bytes(row.signature)),
+            content_type="application/zip",
+        )
+        response["Content-Disposition"] = f'attachment; filename="directory-{row.serial}.zip"'
+    response["ETag"] = etag
+    response["X-Directory-Serial"] = str(row.serial)
+    response["Cache-Control"] = "no-cache"
     return response
 
 
@@ -102,6 +133,32 @@ def retry(request: HttpRequest, envelope_id: str) -> HttpResponse:
         messages.error(request, str(exc.message))
     else:
         messages.success(request, _("The delivery is queued again."))
+    return redirect("exchange:console")
+
+
+@login_required
+@require_POST
+def retry_failed(request: HttpRequest) -> HttpResponse:
+    """Retry every failed delivery the console's filters (peer, recipient) select."""
+    user = _clerk(request)
+    peer = request.POST.get("peer", "")[:50]
+    recipient = request.POST.get("recipient", "")[:100]
+    rows = selectors.list_deliveries_for(
+        user, state=DeliveryState.FAILED, peer=peer, recipient=recipient
+    )
+    count = services.do_retry_failed(rows, acting=Acting.from_request(request))
+    if count:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d delivery is queued again.",
+                "%(count)d deliveries are queued again.",
+                count,
+            )
+            % {"count": count},
+        )
+    else:
+        messages.info(request, _("No failed delivery to retry."))
     return redirect("exchange:console")
 
 

@@ -5,7 +5,8 @@ machines), a plain update on SQLite (one worker). A claim is a lease (`claimed_u
 that dies mid-send leaves the row to be claimed again when the lease ends, and the receiver's
 de-duplication answers the repeat with the original receipt. Only a valid signed reply ends a
 delivery; anything else schedules a retry with exponential back-off and full jitter, and after
-`EGOV_EXCHANGE_MAX_ATTEMPTS` the delivery is FAILED (clerks can retry it).
+`EGOV_EXCHANGE_MAX_ATTEMPTS` the delivery is FAILED: the sender's clerks are notified (once per
+failure, `services.do_notify_failed_deliveries`), see it in their to-do list and can retry it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,13 @@ from egov.exchange.conf import setting_int
 from egov.exchange.envelope import SPOOL_BYTES, EnvelopeError, package_file
 from egov.exchange.models import Delivery, Node
 from egov.exchange.receiving import fault, receive_package
-from egov.exchange.services import do_process_reply, node_code, transport_for
+from egov.exchange.services import (
+    do_notify_failed_deliveries,
+    do_process_reply,
+    node_code,
+    transport_for,
+)
+from egov.exchange.tls import node_session
 
 logger = logging.getLogger("egov.exchange")
 SYSTEM = Acting.system("exchange.worker")
@@ -179,9 +186,9 @@ def _schedule_retry(delivery_id: int, code: str, message: str, stats: RunStats) 
 
 
 def process(
-    delivery_id: int, nodes: dict[str, Node], session: requests.Session, stats: RunStats
+    delivery: Delivery, nodes: dict[str, Node], session: requests.Session, stats: RunStats
 ) -> None:
-    delivery = Delivery.objects.get(pk=delivery_id)
+    delivery_id = delivery.pk
     try:
         reply = send(delivery, nodes, session)
         state = _settle(delivery_id, reply)
@@ -210,22 +217,36 @@ def run_once(*, limit: int = 100, threads: int = 1) -> RunStats:
         return stats
     nodes = {n.code: n for n in Node.objects.all()}
     nodes.setdefault(node_code(), Node(code=node_code(), transport=Transport.LOCAL))
+    # What sending needs, for the whole batch in one query (settling locks each row again).
+    rows = Delivery.objects.filter(id__in=ids).only("id", "recipient_node", "manifest", "signature")
+    by_id = {d.pk: d for d in rows}
+    batch = [by_id[i] for i in ids if i in by_id]
     if threads <= 1 or connection.vendor == "sqlite":
-        with requests.Session() as session:
-            for delivery_id in ids:
-                process(delivery_id, nodes, session, stats)
-        return stats
+        with node_session() as session:
+            for delivery in batch:
+                process(delivery, nodes, session, stats)
+    else:
 
-    def work(chunk: list[int]) -> None:
-        try:
-            with requests.Session() as session:
-                for delivery_id in chunk:
-                    process(delivery_id, nodes, session, stats)
-        finally:
-            close_old_connections()
-            connection.close()
+        def work(chunk: list[Delivery]) -> None:
+            try:
+                with node_session() as session:
+                    for delivery in chunk:
+                        process(delivery, nodes, session, stats)
+            finally:
+                close_old_connections()
+                connection.close()
 
-    chunks = [ids[i::threads] for i in range(threads)]
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(work, chunks))
+        chunks = [batch[i::threads] for i in range(threads)]
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            list(pool.map(work, chunks))
+    if stats.failed:
+        _notify_failures()
     return stats
+
+
+def _notify_failures() -> None:
+    # A failure to notify must not lose the batch's results: the periodic task sweeps again.
+    try:
+        do_notify_failed_deliveries(acting=SYSTEM)
+    except Exception:
+        logger.exception("exchange failure notification failed")

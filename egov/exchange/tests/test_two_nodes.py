@@ -252,3 +252,53 @@ def test_third_party_verifies_with_stock_openssl(nodes, tmp_path):
     # And egov's own verifier names sender, signer and time.
     out = json.loads(a.manage("exchange", "verify", str(package)).stdout)
     assert out["ok"] and out["sender"]["org"] == codes["office"] and out["log"]
+
+
+SEND_FROM_B = """
+import json
+from egov.core.acting import Acting
+from egov.exchange import services
+from egov.orgs.models import Organisation
+sender = Organisation.objects.get(code=%(sender)r)
+office = Organisation.objects.get(code=%(office)r)
+ds = services.do_dispatch(kind="TEST_NOTICE", sender=sender, recipients=[office],
+    payload={"title": "报送材料"}, title="报送材料", acting=Acting.system("test"))
+print(json.dumps([str(d.envelope_id) for d in ds]))
+"""
+
+
+def test_directory_published_fetched_and_used(nodes, tmp_path):
+    """A (the province, operated by the general office) publishes the signed directory; B fetches
+    it over HTTP, learns A's URL and certificate, and its envelopes then reach A; an older
+    directory carried to B afterwards is refused."""
+    a, b, codes = nodes
+    signer = {"EGOV_EXCHANGE_DIRECTORY_SIGNER": codes["office"]}
+    a.manage("exchange", "node", NODE_A, "--url", a.url)
+    first = json.loads(a.manage("exchange", "directory", "publish", **signer).stdout)
+    assert first["serial"] == 1 and first["organisations"] == 12
+    old = tmp_path / "directory-1.zip"
+    a.manage("exchange", "directory", "export", str(old))
+    a.manage("exchange", "node", "node-c", "--url", "https://c.hebei.gov.cn")
+    second = json.loads(
+        a.manage("exchange", "directory", "publish", "--if-changed", **signer).stdout
+    )
+    assert second["serial"] == 2
+    a.start(**signer)
+    # B's idea of A is stale until it fetches the directory.
+    b.manage("exchange", "node", NODE_A, "--url", "http://127.0.0.1:1")
+    fetched = json.loads(
+        b.manage("exchange", "directory", "fetch", "--from", a.url, **signer).stdout
+    )
+    assert fetched["serial"] == 2 and fetched["nodes_created"] == 1
+    shown = json.loads(b.manage("exchange", "directory", "show").stdout)
+    nodes_b = {n["code"]: n for n in shown["nodes"]}
+    assert nodes_b[NODE_A]["url"] == a.url and nodes_b["node-c"]
+    assert len(nodes_b[NODE_A]["certificate_sha256"]) == 64
+    sent = b.shell(SEND_FROM_B % {"sender": codes["remote"][0], "office": codes["office"]})
+    b.manage("exchange_worker", "--until-idle")
+    assert state(b)["deliveries"] == {"delivered": 1}
+    assert [e for e, _r in state(a)["accepted"]] == sent
+    # Rollback: the serial-1 file carried to B is refused, B keeps serial 2.
+    refused = b.manage("exchange", "directory", "import", str(old), check=False, **signer)
+    assert refused.returncode != 0 and "directory_rollback" in refused.stderr
+    assert json.loads(b.manage("exchange", "directory", "show").stdout)["serial"] == 2

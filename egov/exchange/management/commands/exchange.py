@@ -6,7 +6,12 @@ exchange import FILE [--replies-out F]  verify and deliver a bundle; write the r
 exchange verify FILE                    an envelope or a log export: who sent what, when
 exchange log-export --since D --until D FILE
 exchange log-verify                     walk the message log's hash chain
-exchange node CODE [--url U] [--transport http|bundle|local] [--operator ORGCODE]
+exchange node CODE [--url U] [--transport http|bundle|local] [--operator ORGCODE] [--pin|--unpin]
+exchange directory publish [--if-changed]   (provincial node) sign and serve a new directory
+exchange directory fetch [--from URL]       fetch, verify and install the directory
+exchange directory import FILE              install a directory carried as a file
+exchange directory export FILE              write the directory in force to a file
+exchange directory show                     the directory in force: serial, nodes, counts
 """
 
 from __future__ import annotations
@@ -21,8 +26,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from egov.core.acting import Acting
+from egov.core.errors import DomainError
 from egov.exchange import bundles, evidence, log, worker
+from egov.exchange import directory as node_directory
 from egov.exchange.choices import Transport
+from egov.exchange.conf import setting_str
 from egov.exchange.envelope import EnvelopeError
 from egov.exchange.models import Node
 from egov.orgs.models import Organisation
@@ -71,12 +79,34 @@ class Command(BaseCommand):
         p.add_argument("--transport", choices=Transport.values, default=None)
         p.add_argument("--operator", default=None)
         p.add_argument("--name", default=None)
+        pin = p.add_mutually_exclusive_group()
+        pin.add_argument(
+            "--pin",
+            dest="pinned",
+            action="store_true",
+            default=None,
+            help="keep this node's URL and transport as set here (the directory leaves them)",
+        )
+        pin.add_argument("--unpin", dest="pinned", action="store_false")
+        p = sub.add_parser("directory", help="the signed node directory")
+        dsub = p.add_subparsers(dest="directory_action", required=True)
+        q = dsub.add_parser("publish")
+        q.add_argument("--if-changed", action="store_true")
+        q = dsub.add_parser("fetch")
+        q.add_argument("--from", dest="source", default="", help="the provincial node's URL")
+        q = dsub.add_parser("import")
+        q.add_argument("file")
+        q = dsub.add_parser("export")
+        q.add_argument("file")
+        dsub.add_parser("show")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"].replace("-", "_")
         try:
             getattr(self, "do_" + action)(options)
         except EnvelopeError as exc:
+            raise CommandError(f"{exc.code}: {exc.message}") from exc
+        except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
 
     def _out(self, data: dict[str, Any]) -> None:
@@ -147,5 +177,63 @@ class Command(BaseCommand):
             node.operator = Organisation.objects.filter(code=options["operator"]).first()
             if node.operator is None:
                 raise CommandError(f"no organisation {options['operator']}")
+        if options["pinned"] is not None:
+            node.pinned = options["pinned"]
         node.save()
-        self._out({"ok": True, "code": node.code, "url": node.url, "transport": node.transport})
+        self._out(
+            {
+                "ok": True,
+                "code": node.code,
+                "url": node.url,
+                "transport": node.transport,
+                "pinned": node.pinned,
+            }
+        )
+
+    def do_directory(self, options: dict[str, Any]) -> None:
+        action = options["directory_action"]
+        if action == "publish":
+            result = node_directory.do_publish_directory(
+                acting=SYSTEM, only_if_changed=options["if_changed"]
+            )
+            self._out({"ok": True, **(result.as_dict() if result else {"unchanged": True})})
+        elif action == "fetch":
+            source = options["source"] or setting_str("EGOV_EXCHANGE_DIRECTORY_URL")
+            if not source:
+                raise CommandError("give --from URL or set EGOV_EXCHANGE_DIRECTORY_URL")
+            self._out(
+                {"ok": True, **node_directory.fetch_directory(source, acting=SYSTEM).as_dict()}
+            )
+        elif action == "import":
+            path = Path(options["file"])
+            result = node_directory.import_directory(
+                path.read_bytes(), acting=SYSTEM, name=path.name
+            )
+            self._out({"ok": True, **result.as_dict()})
+        elif action == "export":
+            row = node_directory.current_directory()
+            if row is None:
+                raise CommandError("no directory here")
+            data = node_directory.package(bytes(row.document), bytes(row.signature))
+            Path(options["file"]).write_bytes(data)
+            self._out({"ok": True, "serial": row.serial, "file": options["file"]})
+        else:
+            row = node_directory.current_directory()
+            if row is None:
+                self._out({"ok": True, "serial": None})
+                return
+            doc = json.loads(bytes(row.document))
+            self._out(
+                {
+                    "ok": True,
+                    "serial": row.serial,
+                    "issued_at": doc["issued_at"],
+                    "signer": row.signer_code,
+                    "source": row.source,
+                    "source_url": row.source_url,
+                    "installed_at": row.created_at.isoformat(),
+                    "nodes": doc["nodes"],
+                    "organisations": len(doc["organisations"]),
+                    "summary": row.summary,
+                }
+            )
