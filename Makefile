@@ -31,6 +31,7 @@ run: $(STAMP) sysdeps
 	$(MANAGE) seed_duty_demo
 	$(MANAGE) seed_supervision_demo
 	$(MANAGE) pki init --demo
+	$(MANAGE) seed_documents_demo
 	$(MANAGE) serve --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
@@ -53,7 +54,7 @@ bench: $(STAMP)
 	$(PY) bench/run.py
 
 messages: $(STAMP)
-	for app in core orgs api web pki exchange supervision duty; do \
+	for app in core orgs api web pki exchange documents supervision duty; do \
 		(cd egov/$$app && mkdir -p locale && ../../$(MANAGE) makemessages -l zh_Hans --no-obsolete) || exit 1; \
 	done
 	$(MANAGE) compilemessages -l zh_Hans --ignore '.venv/*'

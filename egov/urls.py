@@ -10,6 +10,7 @@ urlpatterns = [
     path("core/", include("egov.core.urls")),
     path("pki/", include("egov.pki.urls")),
     path("exchange/", include("egov.exchange.urls")),
+    path("documents/", include("egov.documents.urls")),
     path("supervision/", include("egov.supervision.urls")),
     path("duty/", include("egov.duty.urls")),
     path("api/v1/", include("egov.api.urls")),

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian packages egov needs, where we can (as root); otherwise say the one command.
-#   base:    CJK fonts and Pango (PDF layout with WeasyPrint), poppler-utils (pdfsig, pdftotext)
+#   base:    CJK fonts (Noto, AR PL KaitiM) and Pango (PDF layout with WeasyPrint), poppler-utils
+#            (pdfsig, pdftotext), libnss3-tools (certutil: a trust store for pdfsig)
 #   browser: Chromium for the browser tests (e2e), plus the fonts
 set -euo pipefail
 what=${1:-base}
-pkgs=(fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils)
+pkgs=(fonts-noto-cjk fonts-arphic-ukai libpango-1.0-0 libpangoft2-1.0-0 poppler-utils libnss3-tools)
 [ "$what" = browser ] && pkgs+=(chromium)
 
 missing=()

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "egov.orgs",
     "egov.pki",
     "egov.exchange",
+    "egov.documents",
     "egov.supervision",
     "egov.duty",
     "egov.api",
@@ -234,6 +235,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # WeasyPrint and fontTools narrate every step of a layout at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
@@ -246,3 +250,12 @@ EGOV_PKI_DNS_ZONES = [
     z.strip() for z in os.environ.get("EGOV_PKI_DNS_ZONES", "hebei.gov.cn").split(",") if z.strip()
 ]
 # --- end PKI ---------------------------------------------------------------------------------
+
+# --- Official documents (egov.documents) -------------------------------------------------------
+# Largest attachment accepted (bytes); uploads are streamed, never held in memory.
+EGOV_DOCUMENT_MAX_UPLOAD_BYTES = env_int("EGOV_DOCUMENT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+# Font map for the GB/T 9704 layout: role → families, first installed wins. Unset: the
+# standard's faces first, then the free Noto / AR PL faces (egov/documents/layout/fonts.py).
+EGOV_DOCUMENT_FONTS: dict[str, list[str]] | None = None
+# The face for the visible seal's lettering (a .ttf/.otf/.ttc path); unset: Noto Serif CJK Bold.
+EGOV_SEAL_FONT = os.environ.get("EGOV_SEAL_FONT", "")

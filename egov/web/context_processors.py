@@ -28,6 +28,9 @@ class NavItem:
 NAVIGATION: list[tuple[Any, str, str | None]] = [
     (_("To-do"), "web:home", None),
     (_("Notifications"), "core:notification_list", None),
+    (_("Documents received"), "documents:incoming_list", None),
+    (_("Documents sent"), "documents:outgoing_list", None),
+    (_("Document statistics"), "documents:stats", None),
     (_("Exchange"), "exchange:console", Role.CLERK),
     (_("Supervision"), "supervision:dashboard", None),
     (_("Duty"), "duty:console", None),

@@ -1,0 +1,277 @@
+"""Protected reads of official documents. Outside the person's scope: 404, never 403.
+
+Scope: a person sees the outgoing documents of the organisations where they hold a position (the
+issuer and co-issuers), and the incoming documents of those organisations, of the units assigned
+to handle them, and those circulated to them. Lists run a constant number of queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from egov.core.selectors import parse_public_id
+from egov.documents.choices import (
+    AssignmentState,
+    DistributionState,
+    IncomingState,
+    OutgoingState,
+    ReviewState,
+)
+from egov.documents.models import Assignment, Distribution, IncomingDocument, OutgoingDocument
+from egov.documents.rules import holds
+from egov.orgs.choices import Role
+from egov.orgs.models import Position, User
+
+
+def my_organisation_ids(user: User) -> list[int]:
+    cached: list[int] | None = getattr(user, "_documents_orgs", None)
+    if cached is not None:
+        return cached
+    if not user.is_authenticated or not user.is_active:
+        return []
+    ids = list(
+        Position.objects.filter(user=user, is_active=True, organisation__is_active=True)
+        .values_list("organisation_id", flat=True)
+        .distinct()
+    )
+    setattr(user, "_documents_orgs", ids)  # noqa: B010 -- per-request cache
+    return ids
+
+
+def visible_outgoing(user: User) -> QuerySet[OutgoingDocument]:
+    orgs = my_organisation_ids(user)
+    return OutgoingDocument.objects.filter(
+        Q(organisation_id__in=orgs) | Q(joint_agencies__organisation_id__in=orgs)
+    ).distinct()
+
+
+def visible_incoming(user: User) -> QuerySet[IncomingDocument]:
+    orgs = my_organisation_ids(user)
+    return IncomingDocument.objects.filter(
+        Q(organisation_id__in=orgs) | Q(assignments__unit_id__in=orgs) | Q(circulation__reader=user)
+    ).distinct()
+
+
+def access_outgoing(user: User, public_id: Any) -> OutgoingDocument:
+    uid = parse_public_id(public_id)
+    doc = (
+        visible_outgoing(user)
+        .filter(uuid=uid)
+        .select_related("organisation", "drafted_by", "signed_off_by", "rechecked_by")
+        .first()
+    )
+    if doc is None:
+        raise Http404("No such document.")
+    return doc
+
+
+def access_incoming(user: User, public_id: Any) -> IncomingDocument:
+    uid = parse_public_id(public_id)
+    doc = (
+        visible_incoming(user)
+        .filter(uuid=uid)
+        .select_related("organisation", "signed_for_by", "instructed_by", "proposed_by")
+        .first()
+    )
+    if doc is None:
+        raise Http404("No such document.")
+    return doc
+
+
+def access_assignment(user: User, doc: IncomingDocument, assignment_id: Any) -> Assignment:
+    try:
+        pk = int(assignment_id)
+    except (TypeError, ValueError) as exc:
+        raise Http404("No such assignment.") from exc
+    row = doc.assignments.filter(pk=pk).select_related("unit", "document").first()
+    if row is None:
+        raise Http404("No such assignment.")
+    return row
+
+
+def list_outgoing_for(
+    user: User,
+    *,
+    query: str = "",
+    state: str = "",
+    doc_type: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[OutgoingDocument]:
+    qs = visible_outgoing(user).select_related("organisation")
+    if state in OutgoingState.values:
+        qs = qs.filter(state=state)
+    if doc_type:
+        qs = qs.filter(doc_type=doc_type)
+    if since:
+        qs = qs.filter(created_at__date__gte=since)
+    if until:
+        qs = qs.filter(created_at__date__lte=until)
+    if query:
+        for word in query.split()[:5]:
+            qs = qs.filter(
+                Q(number__icontains=word)
+                | Q(title__icontains=word)
+                | Q(body__icontains=word)
+                | Q(organisation__name__icontains=word)
+            )
+    return qs.order_by("-created_at", "-id")
+
+
+def list_incoming_for(
+    user: User,
+    *,
+    query: str = "",
+    state: str = "",
+    doc_type: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[IncomingDocument]:
+    qs = visible_incoming(user).select_related("organisation")
+    if state in IncomingState.values:
+        qs = qs.filter(state=state)
+    if doc_type:
+        qs = qs.filter(doc_type=doc_type)
+    if since:
+        qs = qs.filter(received_at__date__gte=since)
+    if until:
+        qs = qs.filter(received_at__date__lte=until)
+    if query:
+        words = query.split()[:5]
+        for word in words:
+            qs = qs.filter(
+                Q(number__icontains=word)
+                | Q(title__icontains=word)
+                | Q(body_text__icontains=word)
+                | Q(sender_name__icontains=word)
+                | Q(register_number__icontains=word)
+            )
+    return qs.order_by("-received_at", "-id")
+
+
+# A copy's state before it is signed for, returned or recalled is the exchange delivery's.
+DELIVERY_STATES = {
+    "delivered": DistributionState.DELIVERED,
+    "failed": DistributionState.FAILED,
+    "returned": DistributionState.RETURNED,
+}
+
+
+@dataclass(frozen=True)
+class CopyState:
+    """A recipient of an outgoing document and what became of its copy."""
+
+    row: Distribution
+    state: str
+
+    @property
+    def label(self) -> str:
+        return str(DistributionState(self.state).label)
+
+
+def distribution_states(doc: OutgoingDocument) -> list[CopyState]:
+    """Each recipient with its copy's state (two queries: the rows and their deliveries)."""
+    from egov.exchange.models import Delivery
+
+    rows = list(doc.distribution.select_related("organisation"))
+    envelopes = [r.envelope_id for r in rows if r.envelope_id]
+    deliveries = dict(
+        Delivery.objects.filter(envelope_id__in=envelopes).values_list("envelope_id", "state")
+    )
+    out = []
+    for row in rows:
+        state = row.state
+        if state == DistributionState.PENDING and row.envelope_id in deliveries:
+            state = DELIVERY_STATES.get(str(deliveries[row.envelope_id]), state)
+        out.append(CopyState(row, state))
+    return out
+
+
+def outgoing_actions(user: User, doc: OutgoingDocument, copies: list[CopyState]) -> list[str]:
+    """The steps the person may take on the document now (the pages and the API offer these)."""
+    state = doc.state
+    org = doc.organisation
+    drafter = holds(user, org, Role.DRAFTER, Role.CLERK)
+    clerk = holds(user, org, Role.CLERK)
+    actions: list[str] = []
+    if state == OutgoingState.DRAFT and drafter:
+        actions += ["edit", "submit"]
+    if state == OutgoingState.IN_REVIEW:
+        current = doc.reviews.filter(state=ReviewState.CURRENT).first()
+        if current is not None and current.reviewer_id == user.pk:
+            actions.append("review")
+    if state == OutgoingState.AWAITING_SIGN_OFF:
+        pending = [] if doc.signed_off_at else [org]
+        pending += [j.organisation for j in doc.joint_agencies.all() if not j.signed_off_at]
+        if any(holds(user, o, Role.SIGNER) for o in pending):
+            actions.append("sign_off")
+    if state == OutgoingState.SIGNED_OFF:
+        if clerk or holds(user, org, Role.REVIEWER):
+            actions.append("recheck")
+        if clerk and doc.rechecked_at is not None:
+            actions.append("register")
+    steps = {
+        OutgoingState.REGISTERED: "render",
+        OutgoingState.RENDERED: "seal",
+        OutgoingState.SEALED: "dispatch",
+    }
+    if clerk and state in steps:
+        actions.append(steps[OutgoingState(state)])
+    final = {DistributionState.SIGNED_FOR, DistributionState.RETURNED, DistributionState.RECALLED}
+    if (
+        clerk
+        and state == OutgoingState.DISPATCHED
+        and any(c.state not in final and c.row.envelope_id for c in copies)
+    ):
+        actions.append("recall")
+    return actions
+
+
+def incoming_actions(
+    user: User, doc: IncomingDocument, assignments: list[Any], circulation: list[Any]
+) -> list[str]:
+    """The steps the person may take on the received document now."""
+    state = doc.state
+    org = doc.organisation
+    clerk = holds(user, org, Role.CLERK)
+    actions: list[str] = []
+    steps = {
+        IncomingState.RECEIVED: "sign_for",
+        IncomingState.SIGNED_FOR: "register",
+        IncomingState.REGISTERED: "screen",
+        IncomingState.SCREENED: "propose",
+        IncomingState.CLOSED: "archive",
+    }
+    if clerk and state in steps:
+        actions.append(steps[IncomingState(state)])
+    if state in (IncomingState.SCREENED, IncomingState.PROPOSED) and holds(user, org, Role.SIGNER):
+        actions.append("instruct")
+    if clerk and state in (
+        IncomingState.SCREENED,
+        IncomingState.PROPOSED,
+        IncomingState.INSTRUCTED,
+    ):
+        actions.append("assign")
+    if clerk and state in (
+        IncomingState.INSTRUCTED,
+        IncomingState.IN_HANDLING,
+        IncomingState.ANSWERED,
+    ):
+        actions.append("circulate")
+    open_rows = [a for a in assignments if a.state == AssignmentState.OPEN]
+    if state == IncomingState.IN_HANDLING:
+        if any(holds(user, a.unit, Role.HANDLER, Role.CLERK) for a in open_rows):
+            actions.append("handle")
+        lead_open = any(a.is_lead for a in open_rows)
+        if not lead_open and holds(user, org, Role.CLERK, Role.HANDLER):
+            actions.append("answer")
+    if clerk and state in (IncomingState.IN_HANDLING, IncomingState.ANSWERED) and not open_rows:
+        actions.append("close")
+    if any(c.reader_id == user.pk and c.read_at is None for c in circulation):
+        actions.append("read")
+    return actions
