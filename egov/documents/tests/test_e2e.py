@@ -1,6 +1,6 @@
 """Browser test (Playwright, Debian's Chromium): one notice from the provincial general office
 through drafting, review, sign-off (the leader passes the TOTP step), re-check, registration,
-layout, sealing and dispatch; then at the city government through signing-for, registration,
+layout, sealing and dispatch (the leader signs off on a phone); then at the city government through signing-for, registration,
 screening, proposed handling, the leader's instruction, assignment, handling and closure.
 
 The exchange worker runs in the test process between the two offices (same node, same
@@ -51,6 +51,8 @@ def expect_state(page, state: str) -> None:
 
 
 TITLE = "关于做好2026年冬季安全生产工作的通知"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
 
 
 def run_worker() -> worker.RunStats:
@@ -121,11 +123,16 @@ def test_notice_from_draft_to_closure(page, live_server, ca, screenshot_dir):
     open_todo(page, TITLE)
     page.get_by_test_id("approve").click()
     expect_state(page, "awaiting_sign_off")
+    # The leader signs off on a phone (390 × 844), late in the evening.
+    page.set_viewport_size(PHONE)
     log_in(page, "qfr", signer_device)
     open_todo(page, TITLE)
     page.locator("#id_comment").fill("同意印发。")
+    page.screenshot(path=str(screenshot_dir / "documents-sign-off-phone.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.get_by_test_id("approve").click()
     expect_state(page, "signed_off")
+    page.set_viewport_size(DESKTOP)
 
     # 3. The clerk re-checks, registers, lays out, seals and dispatches.
     log_in(page, "sfy")
@@ -162,11 +169,14 @@ def test_notice_from_draft_to_closure(page, live_server, ca, screenshot_dir):
     run_worker()  # the signed-for notice goes back to the issuer
 
     # 5. The leader instructs (批示), on the phone if need be.
+    page.set_viewport_size(PHONE)
     log_in(page, "sjz.ld", leader_device)
     open_todo(page, TITLE)
     page.get_by_test_id("instruct-form").locator("textarea").fill("同意，抓好落实。")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.get_by_test_id("instruct").click()
     expect_state(page, "instructed")
+    page.set_viewport_size(DESKTOP)
 
     # 6. Assignment (分办), handling (承办), closure (办结).
     log_in(page, "sjz.sfy")
