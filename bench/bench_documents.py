@@ -193,8 +193,9 @@ def _django_world() -> None:
 
 
 def _body(pages: int) -> str:
-    # A page holds 22 lines × 28 characters: about 6.5 paragraphs of 88 characters (4 lines).
-    return "".join(f"<p>{PARAGRAPH}</p>" for _ in range(pages * 13 // 2))
+    # A page holds 22 lines × 28 characters: about 7 paragraphs of 88 characters (4 lines each,
+    # the title and the closing elements take the rest).
+    return "".join(f"<p>{PARAGRAPH}</p>" for _ in range(pages * 7))
 
 
 def _registered(w: dict[str, Any], pages: int, attachments: list[Any] = ()) -> Any:  # type: ignore[assignment]

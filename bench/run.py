@@ -114,9 +114,34 @@ def main() -> int:
                 f"   {row.name}: {row.value:,.2f} {row.unit}  (baseline {row.baseline_name}: {row.baseline_value})"
             )
     output = ROOT / "docs" / "benchmarks.md"
-    output.write_text(render(sections, database, time.perf_counter() - started), encoding="utf-8")
+    text = render(sections, database, time.perf_counter() - started)
+    if only and output.exists():
+        text = merge(output.read_text(encoding="utf-8"), text)
+    output.write_text(text, encoding="utf-8")
     print(f"wrote {output.relative_to(ROOT)}")
     return 0
+
+
+def _sections(text: str) -> tuple[str, dict[str, str]]:
+    """The head of a benchmarks page and its "## " sections by title (in order)."""
+    head, *parts = text.split("\n## ")
+    return head, {part.split("\n", 1)[0]: "## " + part for part in parts}
+
+
+def merge(old: str, new: str) -> str:
+    """`make bench` with some sections named: the new sections replace theirs in the old page,
+    the others stay as they were measured (each section's figures come from one run)."""
+    new_head, new_parts = _sections(new)
+    _old_head, old_parts = _sections(old)
+    merged = {**old_parts, **new_parts}
+    new_parts.pop("Machine", None)
+    note = (
+        f"This run measured only: {'; '.join(t for t in new_parts)}. The other sections keep the "
+        "figures of the earlier run that measured them (each beside its own baseline)."
+    )
+    return "\n".join(
+        [new_head.rstrip("\n"), note, "", *(v.rstrip("\n") + "\n" for v in merged.values())]
+    )
 
 
 if __name__ == "__main__":
