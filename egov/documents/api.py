@@ -942,7 +942,7 @@ def incoming_candidates(request: HttpRequest, uuid: UUID) -> Any:
     openapi_extra=PDF_RESPONSE,
 )
 def incoming_pdf(request: HttpRequest, uuid: UUID) -> Any:
-    doc = _incoming(request, uuid)
+    doc = selectors.access_incoming_files(_user(request), uuid)
     return _file_response(doc.pdf_sha256, f"{doc.number or doc.uuid}.pdf", "application/pdf")
 
 
@@ -953,7 +953,7 @@ def incoming_pdf(request: HttpRequest, uuid: UUID) -> Any:
     openapi_extra=FILE_RESPONSE,
 )
 def incoming_attachment(request: HttpRequest, uuid: UUID, attachment_id: AttachmentId) -> Any:
-    row = _attachment(_incoming(request, uuid), attachment_id)
+    row = _attachment(selectors.access_incoming_files(_user(request), uuid), attachment_id)
     return _file_response(row.sha256, row.name, row.media_type, as_attachment=True)
 
 

@@ -82,7 +82,11 @@ class DistributionState(models.TextChoices):
     SIGNED_FOR = "signed_for", pgettext_lazy("documents", "Signed for")  # 已签收
     RETURNED = "returned", pgettext_lazy("documents", "Returned")  # 退回
     FAILED = "failed", pgettext_lazy("documents", "Delivery failed")
+    # Stored when the recall (撤回) is sent; shown as requested / refused / recalled by the
+    # recipient's answer (selectors.distribution_states).
     RECALLED = "recalled", pgettext_lazy("documents", "Recalled")  # 撤回
+    RECALL_REQUESTED = "recall_requested", pgettext_lazy("documents", "Recall requested")
+    RECALL_REFUSED = "recall_refused", pgettext_lazy("documents", "Recall refused")
 
 
 class IncomingState(models.TextChoices):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any, BinaryIO, cast
+from uuid import UUID
 
+from django.db import transaction
 from django.utils import timezone
 
 from egov.core.acting import Acting
@@ -38,6 +40,14 @@ def _date(value: Any) -> date | None:
         return None
 
 
+def _issuer_name(code: str, claimed: str) -> str:
+    """The issuer's name as our directory knows it (the payload's only when it does not)."""
+    from egov.orgs.models import Organisation
+
+    name = Organisation.objects.filter(code=code).values_list("name", flat=True).first()
+    return (name or claimed)[:200]
+
+
 class DocumentHandler:
     def validate(self, manifest: dict[str, Any], parts: list[PartSpec]) -> Return | None:
         doc = manifest.get("payload", {}).get("document")
@@ -48,6 +58,10 @@ class DocumentHandler:
                 return Return("bad_payload", f"document {key} is missing")
         if doc["doc_type"] not in DocType.values:
             return Return("bad_payload", "unknown document type")
+        try:
+            UUID(doc["uuid"])
+        except ValueError:
+            return Return("bad_payload", "the document id is not a UUID")
         if doc.get("classification", Classification.NONE) != Classification.NONE:
             return Return("classified", "classified documents do not travel by exchange")
         pdf = next((p for p in parts if p.name == PDF_PART), None)
@@ -88,7 +102,7 @@ class DocumentHandler:
             organisation=recipient,
             envelope_id=envelope.envelope_id,
             sender_code=envelope.sender_code,
-            sender_name=str(doc.get("issuer", ""))[:200],
+            sender_name=_issuer_name(envelope.sender_code, str(doc.get("issuer", ""))),
             source_uuid=doc["uuid"],
             role=role,
             doc_type=doc["doc_type"],
@@ -128,20 +142,23 @@ class DocumentHandler:
 
     def recall(self, envelope_id: str) -> bool:
         """A recall succeeds only before the document is signed for."""
-        doc = IncomingDocument.objects.filter(envelope_id=envelope_id).first()
-        if doc is None:
-            return True
-        if doc.state != IncomingState.RECEIVED:
-            return doc.state == IncomingState.RECALLED
-        doc.state = IncomingState.RECALLED
-        doc.save(update_fields=["state", "updated_at"])
-        DocumentEvent.objects.create(
-            incoming=doc,
-            kind=EventKind.RECALLED,
-            from_state=IncomingState.RECEIVED,
-            to_state=IncomingState.RECALLED,
-            actor_label=doc.sender_name,
-        )
+        with transaction.atomic():  # against a clerk signing for it at the same moment
+            doc = (
+                IncomingDocument.objects.select_for_update().filter(envelope_id=envelope_id).first()
+            )
+            if doc is None:
+                return True
+            if doc.state != IncomingState.RECEIVED:
+                return doc.state == IncomingState.RECALLED
+            doc.state = IncomingState.RECALLED
+            doc.save(update_fields=["state", "updated_at"])
+            DocumentEvent.objects.create(
+                incoming=doc,
+                kind=EventKind.RECALLED,
+                from_state=IncomingState.RECEIVED,
+                to_state=IncomingState.RECALLED,
+                actor_label=doc.sender_name,
+            )
         return True
 
 
@@ -180,12 +197,19 @@ class _AnswerHandler:
     def accept(self, envelope: ReceivedEnvelope) -> None:
         payload = envelope.manifest["payload"]
         row = (
-            Distribution.objects.select_related("document", "organisation")
-            .filter(envelope_id=payload["envelope_id"], organisation__code=envelope.sender_code)
+            Distribution.objects.select_for_update(of=("self",))
+            .select_related("document", "organisation")
+            .filter(
+                envelope_id=payload["envelope_id"],
+                organisation__code=envelope.sender_code,
+                document__organisation=envelope.recipient,
+            )
             .first()
         )
         if row is None:
             return  # not ours (or the document is gone): nothing to update
+        if row.state == DistributionState.RETURNED or row.state == self.state:
+            return  # answers can arrive out of order (retries, bundles): only move forward
         row.state = self.state
         if self.state == DistributionState.SIGNED_FOR:
             row.signed_for_at = timezone.now()

@@ -53,7 +53,10 @@ def visible_outgoing(user: User) -> QuerySet[OutgoingDocument]:
 def visible_incoming(user: User) -> QuerySet[IncomingDocument]:
     orgs = my_organisation_ids(user)
     return IncomingDocument.objects.filter(
-        Q(organisation_id__in=orgs) | Q(assignments__unit_id__in=orgs) | Q(circulation__reader=user)
+        Q(organisation_id__in=orgs)
+        | Q(assignments__unit_id__in=orgs)
+        # circulated to them while they still work in one of the office's units
+        | Q(circulation__reader=user, organisation__children__in=orgs)
     ).distinct()
 
 
@@ -80,6 +83,14 @@ def access_incoming(user: User, public_id: Any) -> IncomingDocument:
     )
     if doc is None:
         raise Http404("No such document.")
+    return doc
+
+
+def access_incoming_files(user: User, public_id: Any) -> IncomingDocument:
+    """A received document whose PDF and attachments may be opened: not once it is recalled."""
+    doc = access_incoming(user, public_id)
+    if doc.state == IncomingState.RECALLED:
+        raise Http404("The issuer recalled this document.")
     return doc
 
 
@@ -183,13 +194,46 @@ def distribution_states(doc: OutgoingDocument) -> list[CopyState]:
     deliveries = dict(
         Delivery.objects.filter(envelope_id__in=envelopes).values_list("envelope_id", "state")
     )
+    recalls = _recall_answers(
+        [r.envelope_id for r in rows if r.state == DistributionState.RECALLED]
+    )
     out = []
     for row in rows:
         state = row.state
         if state == DistributionState.PENDING and row.envelope_id in deliveries:
             state = DELIVERY_STATES.get(str(deliveries[row.envelope_id]), state)
+        elif state == DistributionState.RECALLED:
+            state = recalls.get(row.envelope_id, DistributionState.RECALL_REQUESTED)
         out.append(CopyState(row, state))
     return out
+
+
+def _recall_answers(envelope_ids: list[Any]) -> dict[Any, str]:
+    """For copies whose recall was sent: RECALLED or RECALL_REFUSED once the recipient's signed
+    answer (RECALL_ACK) is in; missing while it travels (one query)."""
+    import io
+
+    from egov.exchange.choices import DeliveryState, Kind
+    from egov.exchange.envelope import EnvelopeError, parse_package
+    from egov.exchange.models import Delivery
+
+    if not envelope_ids:
+        return {}
+    answers: dict[Any, str] = {}
+    done = Delivery.objects.filter(
+        kind=Kind.RECALL, in_reply_to__in=envelope_ids, state=DeliveryState.DELIVERED
+    ).values_list("in_reply_to", "reply")
+    for original, reply in done:
+        if reply is None:
+            continue
+        try:
+            status = parse_package(io.BytesIO(bytes(reply))).manifest["payload"].get("status")
+        except (EnvelopeError, KeyError, TypeError):
+            continue
+        answers[original] = (
+            DistributionState.RECALLED if status == "recalled" else DistributionState.RECALL_REFUSED
+        )
+    return answers
 
 
 def outgoing_actions(user: User, doc: OutgoingDocument, copies: list[CopyState]) -> list[str]:
@@ -222,7 +266,15 @@ def outgoing_actions(user: User, doc: OutgoingDocument, copies: list[CopyState])
     }
     if clerk and state in steps:
         actions.append(steps[OutgoingState(state)])
-    final = {DistributionState.SIGNED_FOR, DistributionState.RETURNED, DistributionState.RECALLED}
+    final = {
+        DistributionState.SIGNED_FOR,
+        DistributionState.RETURNED,
+        DistributionState.RECALLED,
+        DistributionState.RECALL_REQUESTED,
+        DistributionState.RECALL_REFUSED,
+        DistributionState.PENDING,
+        DistributionState.FAILED,
+    }
     if (
         clerk
         and state == OutgoingState.DISPATCHED

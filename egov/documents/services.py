@@ -826,6 +826,7 @@ def do_dispatch(doc: OutgoingDocument, *, acting: Acting) -> OutgoingDocument:
 def do_recall(distribution: Distribution, *, acting: Acting) -> Distribution:
     """Recall (撤回) one recipient's copy before it is signed for; the exchange carries it."""
     from egov.exchange import services as exchange
+    from egov.exchange.choices import DeliveryState
     from egov.exchange.models import Delivery
 
     user = _user(acting)
@@ -833,11 +834,9 @@ def do_recall(distribution: Distribution, *, acting: Acting) -> Distribution:
     require(user, doc.organisation, Role.CLERK)
     with transaction.atomic():
         row = Distribution.objects.select_for_update().get(pk=distribution.pk)
-        if row.state in (
-            DistributionState.SIGNED_FOR,
-            DistributionState.RETURNED,
-            DistributionState.RECALLED,
-        ):
+        if row.state == DistributionState.RECALLED:
+            raise InvalidTransition(_("This copy has already been recalled."), field="state")
+        if row.state in (DistributionState.SIGNED_FOR, DistributionState.RETURNED):
             raise InvalidTransition(
                 _("This copy has been signed for or returned; it can no longer be recalled."),
                 field="state",
@@ -849,6 +848,13 @@ def do_recall(distribution: Distribution, *, acting: Acting) -> Distribution:
         )
         if delivery is None:
             raise InvalidTransition(_("This copy was never sent."), field="state")
+        if delivery.state != DeliveryState.DELIVERED:
+            # A recall overtaking its document would find nothing to recall there.
+            raise InvalidTransition(
+                _("This copy has not reached the recipient yet; recall it once it is delivered."),
+                field="state",
+            )
+        # The row now says "recall sent"; the recipient's signed answer settles it (selectors).
         exchange.do_recall(delivery, acting=acting)
         row.state = DistributionState.RECALLED
         row.save(update_fields=["state", "updated_at"])
@@ -877,8 +883,14 @@ def _answer_sender(
     from egov.exchange import services as exchange
 
     sender = Organisation.objects.filter(code=doc.sender_code).first()
-    if sender is None:
-        return  # the issuer is not in our directory: nothing to address the answer to
+    if sender is None:  # not in our directory: say so in the history rather than pretend
+        _event(
+            incoming=doc,
+            kind=EventKind.SIGNED_FOR if kind == SIGNED_FOR_KIND else EventKind.RETURNED,
+            acting=acting,
+            text=_("The issuer is not in this node's directory and could not be told."),
+        )
+        return
     exchange.do_dispatch(
         kind=kind,
         sender=doc.organisation,

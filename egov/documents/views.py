@@ -253,7 +253,10 @@ OUT_ACTIONS: dict[str, OutAction] = {
     ),
     "recheck": lambda r, d, a: services.do_recheck(
         d,
-        body=text_to_body_html(r.POST["body"]) if "body" in r.POST else None,
+        # the body only when its text was changed (the round trip through lines is lossy)
+        body=text_to_body_html(r.POST["body"])
+        if "body" in r.POST and r.POST["body"].strip() != body_html_to_text(d.body).strip()
+        else None,
         title=r.POST.get("title"),
         reason=r.POST.get("comment", ""),
         acting=a,
@@ -280,7 +283,11 @@ def outgoing_action(request: HttpRequest, doc_id: str, action: str) -> HttpRespo
             chosen = {str(u.pk): u for u in form.cleaned_data["reviewers"]}
             services.do_submit(doc, [chosen[i] for i in order if i in chosen], acting=acting)
         elif action == "recall":
-            row = doc.distribution.filter(pk=request.POST.get("distribution") or 0).first()
+            try:
+                row_id = int(request.POST.get("distribution", ""))
+            except ValueError as exc:
+                raise Http404("No such recipient.") from exc
+            row = doc.distribution.filter(pk=row_id).first()
             if row is None:
                 raise Http404("No such recipient.")
             services.do_recall(row, acting=acting)
@@ -326,7 +333,7 @@ def attachment_download(
     doc = (
         selectors.access_outgoing(user, doc_id)
         if flow == "out"
-        else selectors.access_incoming(user, doc_id)
+        else selectors.access_incoming_files(user, doc_id)
     )
     row = doc.attachments.filter(pk=attachment_id).first()
     if row is None:
@@ -451,5 +458,5 @@ def incoming_action(request: HttpRequest, doc_id: str, action: str) -> HttpRespo
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def incoming_pdf(request: HttpRequest, doc_id: str) -> FileResponse:
-    doc = selectors.access_incoming(_user(request), doc_id)
+    doc = selectors.access_incoming_files(_user(request), doc_id)
     return _pdf_response(doc.pdf_sha256, f"{doc.number or doc.uuid}.pdf")

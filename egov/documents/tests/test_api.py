@@ -148,7 +148,7 @@ def test_both_flows_end_to_end(world: World) -> None:
     assert detail["number"] == f"冀政办发〔{year}〕1号"
     assert detail["pdf_pages"] >= 1 and len(detail["sealed_sha256"]) == 64
     assert detail["distribution"][0]["state"] == "pending"
-    assert detail["actions"] == ["recall"]
+    assert detail["actions"] == []  # a recall waits until the copy is delivered
     assert [r["state"] for r in detail["reviews"]] == ["approved", "approved"]
 
     files = raw_client(w.clerk)
@@ -363,7 +363,7 @@ def test_recall_before_sign_for_and_not_after(world: World) -> None:
         "recipient",
     )
     detail = ok(clerk.post_json(f"{OUT}/{uid}/recall", {"recipient": str(w.city.uuid)}))
-    assert detail["distribution"][0]["state"] == "recalled" and detail["actions"] == []
+    assert detail["distribution"][0]["state"] == "recall_requested" and detail["actions"] == []
     error(
         clerk.post_json(f"{OUT}/{uid}/recall", {"recipient": str(w.city.uuid)}),
         409,
@@ -372,6 +372,8 @@ def test_recall_before_sign_for_and_not_after(world: World) -> None:
     worker.run_once()
     incoming.refresh_from_db()
     assert incoming.state == "recalled"
+    assert ok(clerk.get(f"{OUT}/{uid}"))["distribution"][0]["state"] == "recalled"
+    error(api(w.city_clerk).get(f"{IN}/{incoming.uuid}/pdf"), 404, "not_found")
     error(api(w.city_clerk).post_json(f"{IN}/{incoming.uuid}/sign-for"), 409, "invalid_transition")
 
 

@@ -249,17 +249,70 @@ def test_screening_returns_to_the_issuer_with_the_reason(world: World) -> None:
     assert row.state == DistributionState.RETURNED and row.returned_reason == "不属于本单位职责"
 
 
+def copy_state(doc: OutgoingDocument) -> str:
+    from egov.documents.selectors import distribution_states
+
+    [copy] = distribution_states(doc)
+    return copy.state
+
+
 def test_recall_before_sign_for(world: World) -> None:
     w = world
     doc = to_dispatched(w, draft(w))
-    worker.run_once()
     row = doc.distribution.get()
+    with pytest.raises(InvalidTransition, match="not reached the recipient"):
+        services.do_recall(row, acting=acting(w.clerk))  # it would overtake its document
+    worker.run_once()
     services.do_recall(row, acting=acting(w.clerk))
+    assert copy_state(doc) == DistributionState.RECALL_REQUESTED
+    with pytest.raises(InvalidTransition, match="already"):
+        services.do_recall(row, acting=acting(w.clerk))
     worker.run_once()
     incoming = IncomingDocument.objects.get(organisation=w.city)
     assert incoming.state == IncomingState.RECALLED
+    assert copy_state(doc) == DistributionState.RECALLED  # the recipient's signed answer
     with pytest.raises(InvalidTransition):
         services.do_sign_for(incoming, acting=acting(w.city_clerk))
+
+
+def test_recall_after_the_recipient_signed_for_it_is_refused(world: World) -> None:
+    w = world
+    doc = to_dispatched(w, draft(w))
+    worker.run_once()
+    incoming = IncomingDocument.objects.get(organisation=w.city)
+    # The recipient signs for it; the issuer recalls before the signed-for notice arrives.
+    services.do_sign_for(incoming, acting=acting(w.city_clerk))
+    services.do_recall(doc.distribution.get(), acting=acting(w.clerk))
+    worker.run_once()  # both the signed-for notice and the recall travel
+    worker.run_once()
+    incoming.refresh_from_db()
+    assert incoming.state == IncomingState.SIGNED_FOR
+    assert copy_state(doc) == DistributionState.SIGNED_FOR
+
+
+def test_answers_only_move_forward(world: World) -> None:
+    """A signed-for notice that arrives after a return (retries, bundles) changes nothing."""
+    from egov.documents.handlers import SignedForHandler
+    from egov.exchange.registry import ReceivedEnvelope
+
+    w = world
+    doc = to_dispatched(w, draft(w))
+    row = doc.distribution.get()
+    row.state = DistributionState.RETURNED
+    row.save()
+    SignedForHandler().accept(
+        ReceivedEnvelope(
+            envelope_id="00000000-0000-0000-0000-000000000001",
+            kind=services.SIGNED_FOR_KIND,
+            manifest={"payload": {"envelope_id": str(row.envelope_id), "by": "x"}},
+            parts=[],
+            sender_code=w.city.code,
+            recipient=w.office,
+            inbox_entry=None,
+        )
+    )
+    row.refresh_from_db()
+    assert row.state == DistributionState.RETURNED
 
 
 def test_the_receiver_checks_the_seal_on_the_pdf(world: World) -> None:
