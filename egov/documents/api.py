@@ -49,7 +49,7 @@ from egov.documents.models import Attachment, IncomingDocument, OutgoingDocument
 from egov.documents.rules import holds
 from egov.exchange.envelope import PartStore
 from egov.orgs.choices import Role
-from egov.orgs.models import Organisation, Position, User
+from egov.orgs.models import Organisation, User
 
 router = Router(tags=["documents"])
 
@@ -441,16 +441,8 @@ def _organisations(refs: Sequence[UUID], field: str) -> list[Organisation]:
 
 def _people(refs: Sequence[UUID], organisation_ids: Sequence[int], field: str) -> list[User]:
     """Active people holding a position in one of the organisations, in the order given."""
-    found = {
-        u.uuid: u
-        for u in User.objects.filter(
-            uuid__in=list(refs),
-            is_active=True,
-            pk__in=Position.objects.filter(
-                organisation_id__in=list(organisation_ids), is_active=True
-            ).values("user_id"),
-        )
-    }
+    people = selectors.people_holding(organisation_ids).filter(uuid__in=list(refs))
+    found = {u.uuid: u for u in people}
     out = []
     for i, ref in enumerate(refs):
         if ref not in found:
@@ -555,14 +547,7 @@ def get_outgoing(request: HttpRequest, uuid: UUID) -> Any:
 )
 def outgoing_candidates(request: HttpRequest, uuid: UUID) -> Any:
     doc = _outgoing(request, uuid)
-    people = User.objects.filter(
-        is_active=True,
-        pk__in=Position.objects.filter(
-            organisation=doc.organisation,
-            is_active=True,
-            role_grants__role__in=[Role.REVIEWER, Role.SIGNER],
-        ).values("user_id"),
-    ).order_by("full_name", "username")
+    people = selectors.reviewer_candidates(doc)
     return {"reviewers": list(people[:MAX_CANDIDATES])}
 
 
@@ -601,16 +586,7 @@ def _issuer(user: User, ref: UUID | None) -> Organisation:
         if org is None:
             raise InvalidReference(_("No such organisation of yours."), field="organisation")
         return org
-    org = (
-        Organisation.objects.filter(
-            is_active=True,
-            positions__user=user,
-            positions__is_active=True,
-            positions__role_grants__role__in=[Role.DRAFTER, Role.CLERK],
-        )
-        .order_by("path")
-        .first()
-    )
+    org = selectors.drafting_organisations(user).first()
     if org is None:
         raise NotPermitted(_("You do not draft documents in any organisation."))
     return org
@@ -925,14 +901,9 @@ def get_incoming(request: HttpRequest, uuid: UUID) -> Any:
 )
 def incoming_candidates(request: HttpRequest, uuid: UUID) -> Any:
     doc = _incoming(request, uuid)
-    units = services.handling_units(doc.organisation)
-    readers = User.objects.filter(
-        is_active=True,
-        pk__in=Position.objects.filter(
-            organisation_id__in=[u.pk for u in units], is_active=True
-        ).values("user_id"),
-    ).order_by("full_name", "username")
-    return {"units": units[:MAX_CANDIDATES], "readers": list(readers[:MAX_CANDIDATES])}
+    units = selectors.handling_units(doc.organisation)
+    readers = selectors.reader_candidates(doc)
+    return {"units": list(units[:MAX_CANDIDATES]), "readers": list(readers[:MAX_CANDIDATES])}
 
 
 @router.get(
@@ -1023,7 +994,7 @@ def instruct_incoming(request: HttpRequest, uuid: UUID, payload: DocInstructIn) 
 )
 def assign_incoming(request: HttpRequest, uuid: UUID, payload: DocAssignIn) -> Any:
     doc = _incoming(request, uuid)
-    allowed = {u.uuid: u for u in services.handling_units(doc.organisation)}
+    allowed = {u.uuid: u for u in selectors.handling_units(doc.organisation)}
     lead = allowed.get(payload.lead)
     if lead is None:
         raise InvalidReference(_("No such unit of this office."), field="lead")
@@ -1053,7 +1024,7 @@ def assign_incoming(request: HttpRequest, uuid: UUID, payload: DocAssignIn) -> A
 )
 def circulate_incoming(request: HttpRequest, uuid: UUID, payload: DocCirculateIn) -> Any:
     doc = _incoming(request, uuid)
-    units = [u.pk for u in services.handling_units(doc.organisation)]
+    units = [u.pk for u in selectors.handling_units(doc.organisation)]
     readers = _people(payload.readers, units, "readers")
     doc = services.do_circulate(doc, readers, acting=_acting(request))
     return _incoming_detail(request, doc)

@@ -166,14 +166,10 @@ def _notify_clerks(doc: IncomingDocument) -> None:
     from django.utils.translation import gettext as _
 
     from egov.core.notifications import do_notify
+    from egov.documents.selectors import people_holding
     from egov.orgs.choices import Role
-    from egov.orgs.models import Position, User
 
-    clerks = User.objects.filter(
-        pk__in=Position.objects.filter(
-            organisation=doc.organisation, is_active=True, role_grants__role=Role.CLERK
-        ).values("user_id")
-    )
+    clerks = people_holding([doc.organisation_id], [Role.CLERK])
     do_notify(
         clerks,
         kind="documents.received",

@@ -18,7 +18,7 @@ from egov.documents.choices import (
     RecipientRole,
 )
 from egov.orgs.choices import OrgKind, OrgLevel
-from egov.orgs.models import Organisation, Position, User
+from egov.orgs.models import Organisation, PositionRole, User
 
 LEVEL_RANK: dict[str, int] = {OrgLevel.PROVINCE: 0, OrgLevel.CITY: 1, OrgLevel.COUNTY: 2}
 
@@ -27,14 +27,24 @@ class RuleBroken(DomainError):
     code = "direction_rule"
 
 
+def role_grants(user: User) -> frozenset[tuple[int, str]]:
+    """(organisation id, role) of each role the user holds in an active position: one query,
+    kept on the user object for the request (a page checks many units and steps)."""
+    cached: frozenset[tuple[int, str]] | None = getattr(user, "_documents_grants", None)
+    if cached is None:
+        cached = frozenset(
+            PositionRole.objects.filter(position__user=user, position__is_active=True).values_list(
+                "position__organisation_id", "role"
+            )
+        )
+        setattr(user, "_documents_grants", cached)  # noqa: B010 -- per-request cache
+    return cached
+
+
 def holds(user: User, organisation: Organisation, *roles: str) -> bool:
-    """Whether the user holds one of `roles` in a position at `organisation` (one query)."""
-    return Position.objects.filter(
-        user=user,
-        is_active=True,
-        organisation=organisation,
-        role_grants__role__in=[str(r) for r in roles],
-    ).exists()
+    """Whether the user holds one of `roles` in a position at `organisation`."""
+    grants = role_grants(user)
+    return any((organisation.pk, str(role)) in grants for role in roles)
 
 
 def require(user: User, organisation: Organisation, *roles: str) -> None:

@@ -7,6 +7,7 @@ to handle them, and those circulated to them. Lists run a constant number of que
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -25,7 +26,7 @@ from egov.documents.choices import (
 from egov.documents.models import Assignment, Distribution, IncomingDocument, OutgoingDocument
 from egov.documents.rules import holds
 from egov.orgs.choices import Role
-from egov.orgs.models import Position, User
+from egov.orgs.models import Organisation, Position, User
 
 
 def my_organisation_ids(user: User) -> list[int]:
@@ -327,3 +328,50 @@ def incoming_actions(
     if any(c.reader_id == user.pk and c.read_at is None for c in circulation):
         actions.append("read")
     return actions
+
+
+# --- who may be chosen (the pages and the API offer the same people) ----------------------------
+
+
+def people_holding(org_ids: Iterable[int], roles: Iterable[str] = ()) -> QuerySet[User]:
+    """Active people with an active position in one of the organisations (holding one of
+    `roles`, when given), by name."""
+    positions = Position.objects.filter(organisation_id__in=list(org_ids), is_active=True)
+    wanted = [str(r) for r in roles]
+    if wanted:
+        positions = positions.filter(role_grants__role__in=wanted)
+    return User.objects.filter(is_active=True, pk__in=positions.values("user_id")).order_by(
+        "full_name", "username"
+    )
+
+
+def drafting_organisations(user: User) -> QuerySet[Organisation]:
+    """Where the person may draft (拟稿人 or 收发员), in tree order."""
+    return (
+        Organisation.objects.filter(
+            is_active=True,
+            positions__user=user,
+            positions__is_active=True,
+            positions__role_grants__role__in=[Role.DRAFTER, Role.CLERK],
+        )
+        .distinct()
+        .order_by("path")
+    )
+
+
+def reviewer_candidates(doc: OutgoingDocument) -> QuerySet[User]:
+    return people_holding([doc.organisation_id], [Role.REVIEWER, Role.SIGNER])
+
+
+def handling_units(org: Organisation) -> QuerySet[Organisation]:
+    """Units a received document can be assigned to (分办): the office and its internal units."""
+    from egov.orgs.choices import OrgKind
+
+    return Organisation.objects.filter(
+        Q(pk=org.pk) | Q(parent_id=org.pk, kind=OrgKind.INTERNAL_UNIT, is_active=True)
+    ).order_by("path")
+
+
+def reader_candidates(doc: IncomingDocument) -> QuerySet[User]:
+    """People a received document can circulate to (传阅): those of the handling units."""
+    return people_holding(handling_units(doc.organisation).values_list("pk", flat=True))

@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 from egov.core.acting import Acting
 from egov.core.audit import record_audit
 from egov.core.errors import DomainError, InvalidTransition, NotPermitted
+from egov.documents import selectors
 from egov.documents.choices import (
     MINUTES_TYPES,
     ORDER_TYPES,
@@ -1020,16 +1021,6 @@ def do_instruct(
         )
 
 
-def handling_units(org: Organisation) -> list[Organisation]:
-    """Units a document can be assigned to (分办): the office's internal units and itself."""
-    from egov.orgs.choices import OrgKind
-
-    units = list(
-        Organisation.objects.filter(parent=org, kind=OrgKind.INTERNAL_UNIT, is_active=True)
-    )
-    return [org, *units]
-
-
 def do_assign(
     doc: IncomingDocument,
     *,
@@ -1042,7 +1033,7 @@ def do_assign(
     """Assignment (分办) to a lead unit and assisting units; circulation (传阅) to readers."""
     user = _user(acting)
     require(user, doc.organisation, Role.CLERK)
-    allowed = {u.pk for u in handling_units(doc.organisation)}
+    allowed = set(selectors.handling_units(doc.organisation).values_list("pk", flat=True))
     units = [lead, *assisting]
     if any(u.pk not in allowed for u in units):
         raise DocumentError(_("Assign to this office or its own units."), field="units")
@@ -1081,18 +1072,13 @@ def _notify_handlers(
 ) -> None:
     """Tell the handlers of the units (their clerks when a unit has no handler)."""
     from egov.core.notifications import do_notify
-    from egov.orgs.models import Position
 
-    def holders(role: str) -> list[int]:
-        return list(
-            Position.objects.filter(
-                organisation__in=list(units), is_active=True, role_grants__role=role
-            ).values_list("user_id", flat=True)
-        )
-
-    people = holders(Role.HANDLER) or holders(Role.CLERK)
+    unit_ids = [u.pk for u in units]
+    people = selectors.people_holding(unit_ids, [Role.HANDLER])
+    if not people.exists():
+        people = selectors.people_holding(unit_ids, [Role.CLERK])
     do_notify(
-        User.objects.filter(pk__in=people),
+        people,
         kind=kind,
         title=title or _("Document to handle: %(title)s") % {"title": doc.title},
         url=f"/documents/in/{doc.uuid}/",

@@ -20,8 +20,9 @@ from egov.core.choices import DeadlineState
 from egov.core.todos import TodoItem
 from egov.documents.choices import AssignmentState, IncomingState, OutgoingState, ReviewState
 from egov.documents.models import IncomingDocument, OutgoingDocument
+from egov.documents.rules import role_grants
 from egov.orgs.choices import Role
-from egov.orgs.models import Position, User
+from egov.orgs.models import User
 
 CLERK_OUT = {
     OutgoingState.SIGNED_OFF: ("recheck", _("Re-check and register: %(t)s")),
@@ -40,11 +41,7 @@ CLERK_IN = {
 
 
 def _orgs_with(user: User, role: str) -> list[int]:
-    return list(
-        Position.objects.filter(user=user, is_active=True, role_grants__role=role).values_list(
-            "organisation_id", flat=True
-        )
-    )
+    return sorted(org_id for org_id, held in role_grants(user) if held == str(role))
 
 
 def _due(doc: object) -> datetime | None:

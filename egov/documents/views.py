@@ -38,23 +38,13 @@ from egov.documents.models import IncomingDocument, OutgoingDocument
 from egov.documents.rules import holds
 from egov.exchange.envelope import PartStore
 from egov.orgs.choices import Role
-from egov.orgs.models import Organisation, Position, User
+from egov.orgs.models import Organisation, User
 
 PAGE_SIZE = 30
 
 
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def _drafting_orgs(user: User) -> list[Organisation]:
-    return list(
-        Organisation.objects.filter(
-            positions__user=user,
-            positions__is_active=True,
-            positions__role_grants__role__in=[Role.DRAFTER, Role.CLERK],
-        ).distinct()
-    )
 
 
 def _search(request: HttpRequest) -> tuple[SearchForm, dict[str, Any]]:
@@ -85,7 +75,7 @@ def outgoing_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "form": form,
             "states": OutgoingState.choices,
-            "can_draft": bool(_drafting_orgs(_user(request))),
+            "can_draft": selectors.drafting_organisations(_user(request)).exists(),
         },
     )
 
@@ -133,7 +123,7 @@ def _store_uploads(files: list[Any]) -> list[Any]:
 @require_http_methods(["GET", "HEAD", "POST"])
 def draft_create(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    orgs = _drafting_orgs(user)
+    orgs = list(selectors.drafting_organisations(user))
     if not orgs:
         raise Http404("Not a drafter.")
     # The organisation of the position the person acts in, when they draft there.
@@ -202,16 +192,6 @@ def draft_edit(request: HttpRequest, doc_id: str) -> HttpResponse:
     )
 
 
-def _reviewers(doc: OutgoingDocument) -> Any:
-    return User.objects.filter(
-        pk__in=Position.objects.filter(
-            organisation=doc.organisation,
-            is_active=True,
-            role_grants__role__in=[Role.REVIEWER, Role.SIGNER],
-        ).values("user_id")
-    ).order_by("full_name", "username")
-
-
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def outgoing_detail(request: HttpRequest, doc_id: str) -> HttpResponse:
@@ -230,7 +210,9 @@ def outgoing_detail(request: HttpRequest, doc_id: str) -> HttpResponse:
             "joint": doc.joint_agencies.select_related("organisation", "signed_off_by"),
             "attachments": doc.attachments.all(),
             "events": doc.events.all(),
-            "submit_form": SubmitForm(reviewers=_reviewers(doc)) if can.get("edit") else None,
+            "submit_form": SubmitForm(reviewers=selectors.reviewer_candidates(doc))
+            if can.get("edit")
+            else None,
             "decision_form": DecisionForm(),
             "body_text": body_html_to_text(doc.body),
         },
@@ -276,7 +258,7 @@ def outgoing_action(request: HttpRequest, doc_id: str, action: str) -> HttpRespo
     acting = Acting.from_request(request)
     try:
         if action == "submit":
-            form = SubmitForm(request.POST, reviewers=_reviewers(doc))
+            form = SubmitForm(request.POST, reviewers=selectors.reviewer_candidates(doc))
             if not form.is_valid():
                 raise services.DocumentError(_("Choose at least one reviewer."), field="reviewers")
             order = request.POST.getlist("reviewers")
@@ -355,19 +337,6 @@ def _date(value: str | None) -> date | None:
         raise services.DocumentError(_("Enter a valid date."), field="reply_due") from exc
 
 
-def _readers(doc: IncomingDocument) -> Any:
-    units = [u.pk for u in services.handling_units(doc.organisation)]
-    return User.objects.filter(
-        pk__in=Position.objects.filter(organisation_id__in=units, is_active=True).values("user_id")
-    ).order_by("full_name", "username")
-
-
-def _units(doc: IncomingDocument) -> Any:
-    return Organisation.objects.filter(
-        pk__in=[u.pk for u in services.handling_units(doc.organisation)]
-    )
-
-
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def incoming_detail(request: HttpRequest, doc_id: str) -> HttpResponse:
@@ -392,7 +361,10 @@ def incoming_detail(request: HttpRequest, doc_id: str) -> HttpResponse:
             "circulation": circulation,
             "attachments": doc.attachments.all(),
             "events": doc.events.all(),
-            "assign_form": AssignForm(units=_units(doc), readers=_readers(doc))
+            "assign_form": AssignForm(
+                units=selectors.handling_units(doc.organisation),
+                readers=selectors.reader_candidates(doc),
+            )
             if can.get("assign")
             else None,
             "text_form": TextForm(),
@@ -423,7 +395,11 @@ def incoming_action(request: HttpRequest, doc_id: str, action: str) -> HttpRespo
                 doc, text=text, reply_due=_date(request.POST.get("reply_due")), acting=acting
             )
         elif action == "assign":
-            form = AssignForm(request.POST, units=_units(doc), readers=_readers(doc))
+            form = AssignForm(
+                request.POST,
+                units=selectors.handling_units(doc.organisation),
+                readers=selectors.reader_candidates(doc),
+            )
             if not form.is_valid():
                 raise services.DocumentError(_("Choose the lead unit."), field="lead")
             data = form.cleaned_data
