@@ -17,7 +17,7 @@ from egov.exchange.envelope import (
     package_file,
     parse_package,
 )
-from egov.exchange.log import entry_hash_ok
+from egov.exchange.log import chain_pending, entry_hash_ok
 from egov.exchange.models import LogEntry
 from egov.exchange.sealing import verify_manifest
 
@@ -49,7 +49,10 @@ def export_log(out: IO[bytes], *, since: datetime, until: datetime) -> int:
     still holds them) as one zip."""
     store = PartStore()
     count = 0
-    rows = LogEntry.objects.filter(logged_at__gte=since, logged_at__lt=until).order_by("seq")
+    chain_pending(wait=True)  # rows written a moment ago are linked first
+    rows = LogEntry.objects.filter(
+        logged_at__gte=since, logged_at__lt=until, seq__isnull=False
+    ).order_by("seq")
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         lines = []
         for entry in rows.iterator(chunk_size=500):
@@ -71,8 +74,9 @@ def export_log(out: IO[bytes], *, since: datetime, until: datetime) -> int:
     return count
 
 
-def verify_envelope(data: IO[bytes]) -> dict[str, Any]:
-    """Checks 1–4 on an envelope file: the facts it proves, or the reason it does not."""
+def verify_envelope(data: IO[bytes], *, chain_first: bool = True) -> dict[str, Any]:
+    """Checks 1–4 on an envelope file: the facts it proves, or the reason it does not (with the
+    log rows that hold it; `chain_first` links rows written a moment ago before looking)."""
     try:
         parsed = parse_package(data)
         signer = verify_manifest(parsed)
@@ -80,6 +84,8 @@ def verify_envelope(data: IO[bytes]) -> dict[str, Any]:
         return {"ok": False, "code": exc.code, "message": exc.message}
     cert = signer.certificate
     manifest = parsed.manifest
+    if chain_first:
+        chain_pending(wait=True)
     logged = LogEntry.objects.filter(
         envelope_id=parsed.envelope_id, manifest_sha256=parsed.manifest_sha256
     ).order_by("seq")
@@ -117,9 +123,10 @@ def verify_file(raw: bytes) -> dict[str, Any]:
             if row["seq"] == prev["seq"] + 1 and row["prev_hash"] != prev["hash"]:
                 problems.append(f"seq {row['seq']} does not link to seq {prev['seq']}")
         envelopes = []
+        chain_pending(wait=True)  # once for the whole file
         for name in zf.namelist():
             if name.startswith("envelopes/") and name.endswith(".zip"):
-                result = verify_envelope(io.BytesIO(zf.read(name)))
+                result = verify_envelope(io.BytesIO(zf.read(name)), chain_first=False)
                 envelopes.append({"file": name, "ok": result["ok"], "code": result.get("code")})
                 if not result["ok"]:
                     problems.append(f"{name}: {result['code']}")

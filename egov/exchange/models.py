@@ -188,9 +188,13 @@ class LogHead(models.Model):
 
 class LogEntry(models.Model):
     """An envelope sent or received, kept unchanged (manifest and signature bytes; the parts by
-    their hashes in the part store), chained: hash = H(prev_hash, canonical content)."""
+    their hashes in the part store), chained: hash = H(prev_hash, canonical content).
 
-    seq = models.BigIntegerField(unique=True)
+    A row is written unchained (`seq` and the hashes empty) in the transaction that sends or
+    receives, and linked into the chain right after that commits (`egov.exchange.log`).
+    """
+
+    seq = models.BigIntegerField(unique=True, null=True, blank=True)
     logged_at = models.DateTimeField(db_index=True)
     direction = models.CharField(max_length=3, choices=Direction.choices)
     envelope_id = models.UUIDField(db_index=True)
@@ -204,14 +208,20 @@ class LogEntry(models.Model):
     manifest_sha256 = models.CharField(max_length=64)
     manifest_sm3 = models.CharField(max_length=64)
     signature_sha256 = models.CharField(max_length=64)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
-    hash_sm3 = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
+    hash_sm3 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["seq"]
         verbose_name = _("message log entry")
         verbose_name_plural = _("message log")
+        indexes = [
+            # The chainer's work list: the few rows not linked yet, in a log of millions.
+            models.Index(
+                fields=["id"], condition=models.Q(seq__isnull=True), name="exchange_log_unchained"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.direction} {self.kind} {self.envelope_id}"
+        return f"#{self.seq or '-'} {self.direction} {self.kind} {self.envelope_id}"

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from egov.exchange.choices import DeliveryState
 from egov.exchange.models import Delivery
+from egov.exchange.services import node_code
 from egov.orgs.choices import Role
 from egov.orgs.models import Organisation, User
 from egov.orgs.selectors import managed_organisations
@@ -77,6 +78,7 @@ class PeerRow:
     oldest_pending: datetime | None = None
     stuck: int = 0
     flagged: bool = False
+    local: bool = False  # this node: its deliveries fail for local reasons, never "not answering"
 
 
 @dataclass
@@ -111,6 +113,7 @@ def console_for(user: User, *, now: datetime | None = None) -> Console:
     """Counts by state, by peer and by recipient (those with deliveries in flight or failed,
     most failures first), dispatch-to-receipt p50/p95, silent peers (5 queries)."""
     now = now or timezone.now()
+    own_node = node_code()
     rows = visible_deliveries(user)
     counts = {s: 0 for s in DeliveryState.values}
     for item in rows.values("state").annotate(n=Count("id")):
@@ -132,6 +135,8 @@ def console_for(user: User, *, now: datetime | None = None) -> Console:
         waiting = peer.oldest_pending is not None and peer.oldest_pending < now - SILENT_AFTER
         peer.flagged = bool(peer.stuck or peer.counts.get(DeliveryState.FAILED)) and silent
         peer.flagged = peer.flagged or (waiting and silent)
+        peer.local = peer.node == own_node
+        peer.flagged = peer.flagged and not peer.local
     by_recipient = (
         rows.values("recipient_id", "recipient__code", "recipient__name", "recipient_node")
         .annotate(

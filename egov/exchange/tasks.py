@@ -5,6 +5,8 @@ beside the web server):
   deliveries that turned FAILED and were not told yet (a worker that died between the two is
   caught up here). Scaled out, run `manage.py exchange_worker` processes instead; both claim rows
   the same way, so they may run together.
+* `exchange.chain_log` every minute: link message-log rows that a process wrote but did not
+  chain (it died between its commit and the chaining that follows it; see `egov.exchange.log`).
 * `exchange.refresh_directory` every `EGOV_EXCHANGE_DIRECTORY_REFRESH_SECONDS` (3600): the
   provincial node publishes a new directory serial if nodes or organisations changed; a node
   with `EGOV_EXCHANGE_DIRECTORY_URL` fetches the directory from there.
@@ -21,7 +23,7 @@ from django_tasks import task
 from egov.core.acting import Acting
 from egov.core.errors import DomainError
 from egov.core.scheduling import register_periodic
-from egov.exchange import directory, worker
+from egov.exchange import directory, log, worker
 from egov.exchange.conf import setting_int
 from egov.exchange.services import do_notify_failed_deliveries
 
@@ -39,6 +41,12 @@ def deliver_due() -> int:
 
 
 @task()
+def chain_log() -> int:
+    """Link the message log's unchained rows; returns how many."""
+    return log.chain_pending(wait=True)
+
+
+@task()
 def refresh_directory() -> dict[str, Any]:
     """Publish (provincial node) or fetch (other nodes) the node directory."""
     try:
@@ -50,6 +58,7 @@ def refresh_directory() -> dict[str, Any]:
 
 
 register_periodic("exchange.deliver_due", deliver_due, every=DELIVER_EVERY)
+register_periodic("exchange.chain_log", chain_log, every=timedelta(minutes=1))
 register_periodic(
     "exchange.refresh_directory",
     refresh_directory,

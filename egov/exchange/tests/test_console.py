@@ -57,6 +57,23 @@ def failed(office, cities, handler, settings):
     return Delivery.objects.filter(state=DeliveryState.FAILED)
 
 
+def test_failures_on_this_node_do_not_flag_it_as_not_answering(
+    client, clerk, office, handler, settings
+):
+    # A recipient on this node without a seal certificate cannot sign a receipt: the delivery
+    # fails here, and this node is not a peer that stopped answering.
+    settings.EGOV_EXCHANGE_MAX_ATTEMPTS = 1
+    send(office, [OrganisationFactory(name="未配发印章的单位")])
+    worker.run_once()
+    assert Delivery.objects.get().state == DeliveryState.FAILED
+    client.force_login(clerk)
+    response = client.get(reverse("exchange:console"))
+    [peer] = response.context["summary"].peers
+    assert peer.node == "node-a" and peer.local and not peer.flagged
+    assert b'data-testid="peer-local"' in response.content
+    assert b'data-testid="peer-flagged"' not in response.content
+
+
 def test_console_shows_states_peers_and_timing(client, clerk, failed):
     client.force_login(clerk)
     response = client.get(reverse("exchange:console"))
@@ -201,10 +218,12 @@ def test_log_export_and_verify(office, cities, handler, parts, tmp_path):
 def test_log_tampering_is_found(office, cities, handler):
     from django.core.management.base import CommandError
 
+    from egov.exchange import log
     from egov.exchange.models import LogEntry
 
     send(office, cities[:1])
-    LogEntry.objects.filter(seq=1).update(recipient_code="someone-else")
+    log.chain_pending()  # the test's transaction never commits, so chain here
+    assert LogEntry.objects.filter(seq=1).update(recipient_code="someone-else") == 1
     with pytest.raises(CommandError):
         call_command("exchange", "log-verify", stdout=io.StringIO())
 
