@@ -191,6 +191,18 @@ def _accept(parsed: ParsedEnvelope, recipient: Organisation, now: datetime) -> O
                 reply=reply,
                 received_at=now,
             )
+            if recall_target is not None and status == "recalled":
+                InboxEntry.objects.filter(pk=recall_target.pk).update(recalled_at=now)
+            peer = parsed.manifest["sender"]["node"]
+            log.append(
+                [
+                    log.entry_for(Direction.IN, parsed, peer),
+                    log.make_entry(Direction.OUT, *reply_fields, peer),
+                ],
+                at=now,
+            )
+            # The handler goes last: it ends with its audit event, whose chain head is locked
+            # until this transaction commits, so nothing else should run after it.
             if refusal is None and parsed.kind != Kind.RECALL:
                 handler = handler_for(parsed.kind)
                 if handler is not None:
@@ -205,16 +217,6 @@ def _accept(parsed: ParsedEnvelope, recipient: Organisation, now: datetime) -> O
                             inbox_entry=entry,
                         )
                     )
-            if recall_target is not None and status == "recalled":
-                InboxEntry.objects.filter(pk=recall_target.pk).update(recalled_at=now)
-            peer = parsed.manifest["sender"]["node"]
-            log.append(
-                [
-                    log.entry_for(Direction.IN, parsed, peer),
-                    log.make_entry(Direction.OUT, *reply_fields, peer),
-                ],
-                at=now,
-            )
             fault("inbox_before_commit")
     except IntegrityError:
         seen = _seen(parsed)  # a concurrent delivery of the same envelope won the race
