@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from egov.exchange import services
 from egov.exchange.choices import CHECK_OF_REASON, Kind
-from egov.exchange.envelope import canonical_json, iso, package_bytes, parse_package
+from egov.exchange.envelope import PartStore, canonical_json, iso, package_bytes, parse_package
 from egov.exchange.models import InboxEntry
 from egov.exchange.receiving import receive_bytes
 from egov.exchange.sealing import seal_for
@@ -109,6 +109,34 @@ def test_tampered_and_swapped_parts(delivery):
         files["parts/notice.pdf"],
     )
     refused(rezip(swapped), "size_mismatch")
+
+
+def test_a_part_this_node_holds_is_still_checked_against_both_hashes(delivery, office):
+    # Sender and recipient share this node's part store, so the part is held already, with the
+    # SM3 recorded when it was stored: the receiver checks SHA-256 and that recorded SM3.
+    store = PartStore()
+    files = entries(original(delivery))
+    manifest = json.loads(files["manifest.json"])
+    spec = manifest["parts"][0]
+    assert store.stored_sm3(spec["sha256"]) == spec["sm3"]
+    tampered = dict(files)
+    tampered["parts/notice.pdf"] = files["parts/notice.pdf"][:-1] + b"!"
+    refused(rezip(tampered), "hash_mismatch")
+    # The right SHA-256 beside a wrong SM3 (re-signed by the sender) is refused too.
+    manifest["parts"][0]["sm3"] = "0" * 64
+    raw, sig = resign(manifest, office)
+    refused(rezip({**files, "manifest.json": raw, "manifest.p7s": sig}), "hash_mismatch")
+
+
+def test_a_held_part_without_a_recorded_sm3_is_hashed_and_recorded(delivery):
+    store = PartStore()
+    spec = json.loads(bytes(delivery.manifest))["parts"][0]
+    sidecar = store.path(spec["sha256"]).with_suffix(".sm3")
+    sidecar.unlink()  # a part stored before the digests were recorded
+    assert store.stored_sm3(spec["sha256"]) is None
+    outcome = receive_bytes(original(delivery))
+    assert outcome.reply is not None and outcome.code == ""
+    assert store.stored_sm3(spec["sha256"]) == spec["sm3"]
 
 
 def test_oversized(delivery, settings):
