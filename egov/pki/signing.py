@@ -92,9 +92,9 @@ def load_signer(certificate: Certificate) -> Signer:
     if cached is not None:
         return cached
     cert = certificate.x509
-    issuer_ca = CertificateAuthority.objects.select_related("certificate").get(
-        pk=certificate.issuer_id
-    )
+    issuer_ca = _cached_issuer(certificate, cert) or CertificateAuthority.objects.select_related(
+        "certificate"
+    ).get(pk=certificate.issuer_id)
     chain_der = [certificate.der]
     if issuer_ca.certificate is not None and issuer_ca.kind != CAKind.ROOT:
         chain_der.append(issuer_ca.certificate.der)
@@ -114,6 +114,16 @@ def load_signer(certificate: Certificate) -> Signer:
     with _cache_lock:
         _signers[certificate.fingerprint_sha256] = signer
     return signer
+
+
+def _cached_issuer(certificate: Certificate, cert: x509.Certificate) -> Any | None:
+    """The issuing CA's row from the cached trust anchors, if it is there and its key did sign
+    `cert` (a CA's certificate never changes; the signature check guards a stale cache)."""
+    _roots, _cas, by_der = _trust_anchors()
+    for der, ca in by_der.items():
+        if ca.pk == certificate.issuer_id:
+            return ca if _directly_issued(cert, _parse_certificate(der)) else None
+    return None
 
 
 def forget_signer(fingerprint_sha256: str) -> None:
@@ -533,7 +543,7 @@ def _check_revocation(
     query = Q(pk__in=[])
     for ca_id, serial in keys:
         query |= Q(issuer_id=ca_id, serial=serial)
-    found = Certificate.objects.filter(query).select_related("organisation")
+    found = Certificate.objects.filter(query).select_related("organisation").order_by()
     rows = {(c.issuer_id, c.serial): c for c in found}
     signed_at = result.signing_time or now
     for index, key in enumerate(keys):

@@ -232,3 +232,22 @@ def test_signature_whose_content_type_oid_is_cut_short_is_malformed(ca: Any) -> 
     tampered = cms.seq(cms.tlv(0x06, body), rest)
     result = signing.verify_detached(DATA, tampered)
     assert (result.valid, result.reason) == (False, signing.Reason.MALFORMED)
+
+
+def test_the_signer_takes_its_issuing_ca_from_the_cached_anchors_only_if_it_signed(
+    ca: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert = new_seal()
+    issuer = next(a for a in ca.authorities if a.pk == cert.issuer_id)
+    other = next(a for a in ca.authorities if a.pk != cert.issuer_id)
+    signing._trust_anchors(fresh=True)  # this test's CA (an earlier test may have cached its own)
+    cached = signing._cached_issuer(cert, cert.x509)
+    assert cached is not None and cached.pk == issuer.pk
+    # A stale cache (a test database rebuilt, a CA re-created under the same id) names another
+    # CA's certificate for the id: it did not sign this one, so the database is asked instead.
+    stale = type(issuer)(pk=issuer.pk, kind=issuer.kind, certificate=other.certificate)
+    monkeypatch.setattr(signing, "_anchors", ([], [], {bytes(other.certificate.der): stale}))
+    assert signing._cached_issuer(cert, cert.x509) is None
+    signing.forget_signer(cert.fingerprint_sha256)
+    result = signing.verify_detached(DATA, signing.sign_detached(DATA, cert))
+    assert result.valid, result.as_dict()
