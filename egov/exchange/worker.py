@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import random
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -226,19 +227,27 @@ def run_once(*, limit: int = 100, threads: int = 1) -> RunStats:
             for delivery in batch:
                 process(delivery, nodes, session, stats)
     else:
+        # The threads take the next delivery from one queue, so a slow recipient holds up one
+        # thread rather than a fixed share of the batch.
+        queue = iter(batch)
+        take = threading.Lock()
 
-        def work(chunk: list[Delivery]) -> None:
+        def work() -> None:
             try:
                 with node_session() as session:
-                    for delivery in chunk:
+                    while True:
+                        with take:
+                            delivery = next(queue, None)
+                        if delivery is None:
+                            return
                         process(delivery, nodes, session, stats)
             finally:
                 close_old_connections()
                 connection.close()
 
-        chunks = [batch[i::threads] for i in range(threads)]
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            list(pool.map(work, chunks))
+            for future in [pool.submit(work) for _ in range(min(threads, len(batch)))]:
+                future.result()
     if stats.failed:
         _notify_failures()
     return stats
