@@ -12,7 +12,10 @@ POSTs the very bytes of one envelope N times with the same client concurrency to
 node B that stores each body (SHA-256, size, bytes) as a row in node B's database.
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust); databases bench_node_a and
-bench_node_b are dropped and created. BENCH_EXCHANGE_SIZES=300,3000 overrides the sizes.
+bench_node_b are dropped and created. BENCH_EXCHANGE_SIZES=300,3000 overrides the sizes;
+BENCH_EXCHANGE_WORKERS / _THREADS (sending processes / threads in all) and BENCH_EXCHANGE_RECEIVERS
+/ _RECEIVER_THREADS (gunicorn processes / threads each) try other layouts (the baseline uses the
+same client threads).
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ sys.path.insert(0, str(ROOT))
 from bench.common import Row, Section  # noqa: E402
 
 PG = "postgres://postgres@127.0.0.1:5432"
-THREADS = 8  # sender threads in all, split over WORKERS processes
-WORKERS = 2
+THREADS = int(os.environ.get("BENCH_EXCHANGE_THREADS", "8"))  # sender threads, over WORKERS
+WORKERS = int(os.environ.get("BENCH_EXCHANGE_WORKERS", "2"))
+RECEIVERS = int(os.environ.get("BENCH_EXCHANGE_RECEIVERS", "2"))  # gunicorn processes
+RECEIVER_THREADS = int(os.environ.get("BENCH_EXCHANGE_RECEIVER_THREADS", "4"))  # per process
 PART_BYTES = 1024 * 1024
 
 
@@ -148,7 +153,7 @@ def _pct(values: list[float], q: int) -> float:
 
 def _exchange_run(a: Any, b: Any, codes: dict[str, Any], n: int) -> dict[str, Any]:
     a.shell("from egov.exchange.models import Delivery; Delivery.objects.all().delete()")
-    b.start(workers=2)
+    b.start(workers=RECEIVERS, threads=RECEIVER_THREADS)
     receivers = Peak(b.server.pid, children=True)
     recipients = codes["extra"][:n]
     dispatch = a.shell(
@@ -212,7 +217,7 @@ def _baseline_run(b: Any, directory: Path, a: Any, n: int) -> dict[str, Any]:
     path = directory / "envelope.zip"
     a.shell(ENVELOPE % {"path": str(path)})
     body = path.read_bytes()
-    b.start(workers=2)
+    b.start(workers=RECEIVERS, threads=RECEIVER_THREADS)
     url = b.url + "/bench/baseline"
     local = threading.local()
 

@@ -148,7 +148,7 @@ class NodeProcess:
         out = self.manage("shell", "-v", "0", "-c", code, **env).stdout.strip().splitlines()
         return json.loads(out[-1]) if out else None
 
-    def start(self, workers: int = 1, **env: str) -> None:
+    def start(self, workers: int = 1, threads: int = 4, **env: str) -> None:
         self.stop()
         self.server = subprocess.Popen(
             [
@@ -161,7 +161,7 @@ class NodeProcess:
                 "-w",
                 str(workers),
                 "--threads",
-                "4",
+                str(threads),
                 "--timeout",
                 "120",
                 "--log-level",
