@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from egov.core.audit import chain_hash
@@ -136,9 +137,14 @@ def chain_pending(*, wait: bool = False) -> int:
     With `wait` false a chainer that finds the head locked returns at once: the holder looks
     again after it commits, for up to `MAX_ROUNDS` rounds (so that a busy node does not keep one
     request chaining for everyone; the next writer or the periodic sweep takes over). `wait`
-    true (verification, export, the sweep) waits for the lock and goes on until nothing is
-    left, so every row committed before the call is chained when it returns.
+    true (the sweep, log-verify, log-export) waits for the lock and goes on until every row that
+    was there when it was called is chained (rows keep arriving on a busy node; those are left
+    to the next chainer, so the call ends).
     """
+    pending = LogEntry.objects.filter(seq__isnull=True)
+    through = pending.aggregate(last=Max("id"))["last"] if wait else None
+    if wait and through is None:
+        return 0
     chained = 0
     rounds = 0
     while True:
@@ -147,8 +153,8 @@ def chain_pending(*, wait: bool = False) -> int:
             head = _lock_head(wait=wait)
             if head is None:
                 return chained
-            pending = LogEntry.objects.filter(seq__isnull=True).defer("manifest", "signature")
-            rows = list(pending.order_by("id")[:CHAIN_BATCH])
+            batch = pending.defer("manifest", "signature").order_by("id")[:CHAIN_BATCH]
+            rows = list(batch)
             prev, seq = head.last_hash, head.last_seq
             for entry in rows:
                 seq += 1
@@ -163,9 +169,10 @@ def chain_pending(*, wait: bool = False) -> int:
         chained += len(rows)
         # Looked for after the lock is released: a row whose writer found the lock taken while
         # this chainer held it was committed before now, so it is seen here.
-        if not LogEntry.objects.filter(seq__isnull=True).exists():
-            return chained
-        if not wait and rounds >= MAX_ROUNDS:
+        if wait:
+            if not pending.filter(id__lte=through).exists():
+                return chained
+        elif not pending.exists() or rounds >= MAX_ROUNDS:
             return chained
 
 
@@ -196,12 +203,31 @@ def entry_hash_ok(entry: LogEntry) -> bool:
     )
 
 
+def stale_report(count: int, *, linked_now: bool = False) -> str:
+    minutes = int(CHAIN_GRACE.total_seconds() // 60)
+    if linked_now:
+        return (
+            f"{count} rows had waited more than {minutes} minutes to be chained (is the "
+            "exchange.chain_log task running?); they are chained now"
+        )
+    return (
+        f"{count} rows logged more than {minutes} minutes ago are not chained "
+        "(is the exchange.chain_log task running?)"
+    )
+
+
 def verify_log(*, now: datetime | None = None) -> Iterator[str]:
     """Every problem in the chain (edited, deleted, inserted or relinked rows, and rows left
-    unchained longer than `CHAIN_GRACE`). Rows not chained yet are not walked."""
+    unchained longer than `CHAIN_GRACE`).
+
+    The chain is walked up to the head as read at the start: rows chained while the walk runs
+    are left for the next one. Rows not chained yet are not walked.
+    """
+    start = LogHead.objects.filter(id=1).first()
+    last_seq = start.last_seq if start is not None else 0
     prev = GENESIS_HASH
     expected = 1
-    chained = LogEntry.objects.filter(seq__isnull=False).order_by("seq")
+    chained = LogEntry.objects.filter(seq__isnull=False, seq__lte=last_seq).order_by("seq")
     for entry in chained.iterator(chunk_size=2000):
         assert entry.seq is not None  # noqa: S101 - filtered above
         if entry.seq != expected:
@@ -212,12 +238,14 @@ def verify_log(*, now: datetime | None = None) -> Iterator[str]:
             yield f"seq {entry.seq} was edited"
         prev = entry.hash
         expected = entry.seq + 1
+    if start is not None and (start.last_seq != expected - 1 or start.last_hash != prev):
+        yield f"the log head (seq {start.last_seq}) does not match the last row (seq {expected - 1})"
+    # A row numbered beyond the head was not chained here (a chainer moves rows and head in one
+    # transaction; the head is read after the rows, so it covers every row read).
+    beyond = LogEntry.objects.aggregate(last=Max("seq"))["last"]
     head = LogHead.objects.filter(id=1).first()
-    if head is not None and (head.last_seq != expected - 1 or head.last_hash != prev):
-        yield f"the log head (seq {head.last_seq}) does not match the last row (seq {expected - 1})"
+    if beyond is not None and beyond > (head.last_seq if head is not None else 0):
+        yield f"seq {beyond} lies beyond the log head: inserted outside the chainer"
     stale = unchained_since((now or timezone.now()) - CHAIN_GRACE)
     if stale:
-        yield (
-            f"{stale} rows logged more than {int(CHAIN_GRACE.total_seconds() // 60)} minutes ago "
-            "are not chained (is the exchange.chain_log task running?)"
-        )
+        yield stale_report(stale)

@@ -5,8 +5,9 @@ beside the web server):
   deliveries that turned FAILED and were not told yet (a worker that died between the two is
   caught up here). Scaled out, run `manage.py exchange_worker` processes instead; both claim rows
   the same way, so they may run together.
-* `exchange.chain_log` every minute: link message-log rows that a process wrote but did not
-  chain (it died between its commit and the chaining that follows it; see `egov.exchange.log`).
+* `exchange.chain_log` every minute: link message-log rows still unchained: those of a burst's
+  last second (a process chains at most once a second) and those of a process that died between
+  its commit and its chaining (see `egov.exchange.log`).
 * `exchange.refresh_directory` every `EGOV_EXCHANGE_DIRECTORY_REFRESH_SECONDS` (3600): the
   provincial node publishes a new directory serial if nodes or organisations changed; a node
   with `EGOV_EXCHANGE_DIRECTORY_URL` fetches the directory from there.
@@ -18,6 +19,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
 from django_tasks import task
 
 from egov.core.acting import Acting
@@ -43,6 +45,10 @@ def deliver_due() -> int:
 @task()
 def chain_log() -> int:
     """Link the message log's unchained rows; returns how many."""
+    late = log.unchained_since(timezone.now() - log.CHAIN_GRACE)
+    if late:
+        # Writers chain their own rows within a second; rows this old mean they did not run.
+        logger.warning("exchange.log_chained_late", extra={"rows": late})
     return log.chain_pending(wait=True)
 
 

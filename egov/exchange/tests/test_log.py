@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
@@ -150,3 +151,47 @@ def test_concurrent_writers_leave_one_gap_free_chain(office, cities, handler):
     seqs = list(LogEntry.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, 61))
     assert list(log.verify_log()) == []
+
+
+def test_log_verify_reports_rows_that_waited_too_long_then_passes(office, cities, handler):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    dispatch(office, cities)
+    later = timezone.now() + log.CHAIN_GRACE + timedelta(seconds=1)
+    with time_machine.travel(later, tick=False):
+        out = io.StringIO()
+        with pytest.raises(CommandError):
+            call_command("exchange", "log-verify", stdout=out)
+        assert "3 rows had waited more than 5 minutes to be chained" in out.getvalue()
+        assert LogEntry.objects.filter(seq__isnull=True).count() == 0  # and are chained now
+        out = io.StringIO()
+        call_command("exchange", "log-verify", stdout=out)
+        assert '"ok": true' in out.getvalue()
+
+
+def test_a_row_numbered_beyond_the_head_is_found(office, cities, handler):
+    dispatch(office, cities[:1])
+    log.chain_pending()
+    forged = LogEntry.objects.get()
+    forged.pk = None
+    forged.seq = 2
+    forged.save()
+    assert list(log.verify_log()) == [
+        "seq 2 lies beyond the log head: inserted outside the chainer"
+    ]
+
+
+def test_verify_lists_the_log_rows_of_an_envelope_chained_or_not(office, cities, handler):
+    from egov.exchange.envelope import package_bytes
+    from egov.exchange.evidence import verify_file
+
+    [delivery] = dispatch(office, cities[:1])
+    data = package_bytes(bytes(delivery.manifest), bytes(delivery.signature))
+    [row] = verify_file(data)["log"]
+    assert (row["chained"], row["chain_ok"]) == (False, False)  # verifying writes nothing
+    log.chain_pending()
+    [row] = verify_file(data)["log"]
+    assert (row["chained"], row["chain_ok"], row["seq"]) == (True, True, 1)
