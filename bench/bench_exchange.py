@@ -12,7 +12,9 @@ POSTs the very bytes of one envelope N times with the same client concurrency to
 node B that stores each body (SHA-256, size, bytes) as a row in node B's database.
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust); databases bench_node_a and
-bench_node_b are dropped and created. BENCH_EXCHANGE_SIZES=300,3000 overrides the sizes;
+bench_node_b are dropped and created. The largest size and its baseline run BENCH_EXCHANGE_RUNS
+(3) times, alternating; the median run of each is reported. BENCH_EXCHANGE_SIZES=300,3000
+overrides the sizes;
 BENCH_EXCHANGE_WORKERS / _THREADS (sending processes / threads in all) and BENCH_EXCHANGE_RECEIVERS
 / _RECEIVER_THREADS (gunicorn processes / threads each) try other layouts (the baseline uses the
 same client threads).
@@ -39,6 +41,7 @@ PG = "postgres://postgres@127.0.0.1:5432"
 THREADS = int(os.environ.get("BENCH_EXCHANGE_THREADS", "8"))  # sender threads, over WORKERS
 WORKERS = int(os.environ.get("BENCH_EXCHANGE_WORKERS", "2"))
 RECEIVERS = int(os.environ.get("BENCH_EXCHANGE_RECEIVERS", "2"))  # gunicorn processes
+RUNS = int(os.environ.get("BENCH_EXCHANGE_RUNS", "3"))  # runs of the largest size (median)
 RECEIVER_THREADS = int(os.environ.get("BENCH_EXCHANGE_RECEIVER_THREADS", "4"))  # per process
 PART_BYTES = 1024 * 1024
 
@@ -217,6 +220,7 @@ def _baseline_run(b: Any, directory: Path, a: Any, n: int) -> dict[str, Any]:
     path = directory / "envelope.zip"
     a.shell(ENVELOPE % {"path": str(path)})
     body = path.read_bytes()
+    _psql("TRUNCATE bench_exchange_baseline", "bench_node_b")
     b.start(workers=RECEIVERS, threads=RECEIVER_THREADS)
     url = b.url + "/bench/baseline"
     local = threading.local()
@@ -244,6 +248,10 @@ def _baseline_run(b: Any, directory: Path, a: Any, n: int) -> dict[str, Any]:
     }
 
 
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return dict(sorted(runs, key=lambda r: r["elapsed"])[len(runs) // 2])
+
+
 def run() -> Section:
     import tempfile
 
@@ -256,12 +264,29 @@ def run() -> Section:
         directory = Path(tmp)
         a, b, codes = _prepare(directory, max(sizes))
         try:
-            results = [_exchange_run(a, b, codes, n) for n in sizes]
-            base = _baseline_run(b, directory, a, max(sizes))
+            results = [_exchange_run(a, b, codes, n) for n in sizes[:-1]]
+            # The largest size and its baseline RUNS times, alternating (so that a change in the
+            # machine's speed touches both); the median run of each is reported.
+            big_runs, base_runs = [], []
+            for _ in range(RUNS):
+                big_runs.append(_exchange_run(a, b, codes, sizes[-1]))
+                base_runs.append(_baseline_run(b, directory, a, sizes[-1]))
         finally:
             a.stop()
             b.stop()
-    big = results[-1]
+    big = _median_run(big_runs)
+    big["sender_peak_mb"] = max(r["sender_peak_mb"] for r in big_runs)
+    for key in ("sender_peaks_mb", "receiver_peaks_mb"):
+        big[key] = [max(values) for values in zip(*(r[key] for r in big_runs), strict=False)]
+    results.append(big)
+    base = _median_run(base_runs)
+    section.notes.append(
+        f"N={big['n']}, {RUNS} runs each, median shown: exchange "
+        + ", ".join(f"{r['elapsed']:.1f}" for r in big_runs)
+        + " s; baseline "
+        + ", ".join(f"{r['elapsed']:.1f}" for r in base_runs)
+        + " s. Peak memory is the largest of the runs."
+    )
     section.rows.append(
         Row(
             f"envelopes receipted per second (N={big['n']})",
