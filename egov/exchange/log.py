@@ -9,18 +9,18 @@ Appending is in two steps, so that sending and receiving never wait for one anot
 1. `append` inserts the rows *unchained* (no `seq`, no hashes) in the caller's transaction, so
    an envelope and its log rows commit or roll back together;
 2. `chain_pending` links unchained rows into the chain in batches, under the lock of the head
-   row. `append` runs it right after the caller commits, and the periodic task
-   `exchange.chain_log` sweeps up after a process that died in between.
+   row. `append` runs it right after the caller commits (at most once a second per process),
+   and the periodic task `exchange.chain_log` links what is left: the rows of a burst's last
+   second and those of a process that died between the two steps.
 
 Locking the head inside every sending and receiving transaction (as the first version did) made
 them commit one after another: the head stayed locked until each COMMIT's WAL flush. Now the
 lock is held by one chainer for a batch. A chainer that finds the head locked leaves its rows
-to the holder, which looks for unchained rows again after it commits (so none is left behind).
+to the holder, which looks for unchained rows again after it commits.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -35,7 +35,6 @@ from egov.core.models.audit import GENESIS_HASH
 from egov.exchange.envelope import ParsedEnvelope, canonical_json, digests, iso
 from egov.exchange.models import LogEntry, LogHead
 
-logger = logging.getLogger("egov.exchange")
 # Rows linked per chaining transaction.
 CHAIN_BATCH = 1000
 # A process chains at most this often after its writers commit (seconds; see _chain_soon).
