@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, cast
 from uuid import UUID
 
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Path, Query, Router, Schema
@@ -47,7 +47,6 @@ from egov.documents.choices import (
 )
 from egov.documents.models import Attachment, IncomingDocument, OutgoingDocument
 from egov.documents.rules import holds
-from egov.exchange.envelope import PartStore
 from egov.orgs.choices import Role
 from egov.orgs.models import Organisation, User
 
@@ -451,20 +450,6 @@ def _people(refs: Sequence[UUID], organisation_ids: Sequence[int], field: str) -
     return out
 
 
-def _file_response(
-    sha256: str, filename: str, media_type: str, *, as_attachment: bool = False
-) -> FileResponse:
-    if not sha256:
-        raise Http404("No file yet.")
-    try:
-        handle = PartStore().open(sha256)
-    except FileNotFoundError as exc:
-        raise Http404("File missing.") from exc
-    return FileResponse(
-        handle, as_attachment=as_attachment, filename=filename, content_type=media_type
-    )
-
-
 def _attachment(doc: OutgoingDocument | IncomingDocument, attachment_id: int) -> Attachment:
     row = doc.attachments.filter(pk=attachment_id).first()
     if row is None:
@@ -561,7 +546,7 @@ def outgoing_pdf(request: HttpRequest, uuid: UUID, sealed: bool = False) -> Any:
     doc = _outgoing(request, uuid)
     sha = doc.sealed_sha256 if sealed else doc.pdf_sha256
     name = f"{doc.number or doc.uuid}{'-sealed' if sealed else ''}.pdf"
-    return _file_response(sha, name, "application/pdf")
+    return selectors.stored_file_response(sha, name, "application/pdf")
 
 
 @router.get(
@@ -572,7 +557,7 @@ def outgoing_pdf(request: HttpRequest, uuid: UUID, sealed: bool = False) -> Any:
 )
 def outgoing_attachment(request: HttpRequest, uuid: UUID, attachment_id: AttachmentId) -> Any:
     row = _attachment(_outgoing(request, uuid), attachment_id)
-    return _file_response(row.sha256, row.name, row.media_type, as_attachment=True)
+    return selectors.stored_file_response(row.sha256, row.name, row.media_type, as_attachment=True)
 
 
 # --- sending (发文): drafting --------------------------------------------------------------------
@@ -914,7 +899,9 @@ def incoming_candidates(request: HttpRequest, uuid: UUID) -> Any:
 )
 def incoming_pdf(request: HttpRequest, uuid: UUID) -> Any:
     doc = selectors.access_incoming_files(_user(request), uuid)
-    return _file_response(doc.pdf_sha256, f"{doc.number or doc.uuid}.pdf", "application/pdf")
+    return selectors.stored_file_response(
+        doc.pdf_sha256, f"{doc.number or doc.uuid}.pdf", "application/pdf"
+    )
 
 
 @router.get(
@@ -925,7 +912,7 @@ def incoming_pdf(request: HttpRequest, uuid: UUID) -> Any:
 )
 def incoming_attachment(request: HttpRequest, uuid: UUID, attachment_id: AttachmentId) -> Any:
     row = _attachment(selectors.access_incoming_files(_user(request), uuid), attachment_id)
-    return _file_response(row.sha256, row.name, row.media_type, as_attachment=True)
+    return selectors.stored_file_response(row.sha256, row.name, row.media_type, as_attachment=True)
 
 
 @router.post(

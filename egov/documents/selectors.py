@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
+from django.http import FileResponse, Http404
 
 from egov.core.selectors import parse_public_id
 from egov.documents.choices import (
@@ -25,6 +25,7 @@ from egov.documents.choices import (
 )
 from egov.documents.models import Assignment, Distribution, IncomingDocument, OutgoingDocument
 from egov.documents.rules import holds
+from egov.exchange.envelope import PartStore
 from egov.orgs.choices import Role
 from egov.orgs.models import Organisation, Position, User
 
@@ -106,6 +107,36 @@ def access_assignment(user: User, doc: IncomingDocument, assignment_id: Any) -> 
     return row
 
 
+def _search(
+    qs: QuerySet[Any],
+    *,
+    states: list[str],
+    date_field: str,
+    text_fields: tuple[str, ...],
+    query: str,
+    state: str,
+    doc_type: str,
+    since: date | None,
+    until: date | None,
+) -> QuerySet[Any]:
+    """The filters both registers share: state, type, a date range and up to five words, each
+    of which must appear in one of `text_fields`."""
+    if state in states:
+        qs = qs.filter(state=state)
+    if doc_type:
+        qs = qs.filter(doc_type=doc_type)
+    if since:
+        qs = qs.filter(**{f"{date_field}__date__gte": since})
+    if until:
+        qs = qs.filter(**{f"{date_field}__date__lte": until})
+    for word in query.split()[:5]:
+        match = Q()
+        for name in text_fields:
+            match |= Q(**{f"{name}__icontains": word})
+        qs = qs.filter(match)
+    return qs.order_by(f"-{date_field}", "-id")
+
+
 def list_outgoing_for(
     user: User,
     *,
@@ -115,24 +146,17 @@ def list_outgoing_for(
     since: date | None = None,
     until: date | None = None,
 ) -> QuerySet[OutgoingDocument]:
-    qs = visible_outgoing(user).select_related("organisation")
-    if state in OutgoingState.values:
-        qs = qs.filter(state=state)
-    if doc_type:
-        qs = qs.filter(doc_type=doc_type)
-    if since:
-        qs = qs.filter(created_at__date__gte=since)
-    if until:
-        qs = qs.filter(created_at__date__lte=until)
-    if query:
-        for word in query.split()[:5]:
-            qs = qs.filter(
-                Q(number__icontains=word)
-                | Q(title__icontains=word)
-                | Q(body__icontains=word)
-                | Q(organisation__name__icontains=word)
-            )
-    return qs.order_by("-created_at", "-id")
+    return _search(
+        visible_outgoing(user).select_related("organisation"),
+        states=OutgoingState.values,
+        date_field="created_at",
+        text_fields=("number", "title", "body", "organisation__name"),
+        query=query,
+        state=state,
+        doc_type=doc_type,
+        since=since,
+        until=until,
+    )
 
 
 def list_incoming_for(
@@ -144,26 +168,17 @@ def list_incoming_for(
     since: date | None = None,
     until: date | None = None,
 ) -> QuerySet[IncomingDocument]:
-    qs = visible_incoming(user).select_related("organisation")
-    if state in IncomingState.values:
-        qs = qs.filter(state=state)
-    if doc_type:
-        qs = qs.filter(doc_type=doc_type)
-    if since:
-        qs = qs.filter(received_at__date__gte=since)
-    if until:
-        qs = qs.filter(received_at__date__lte=until)
-    if query:
-        words = query.split()[:5]
-        for word in words:
-            qs = qs.filter(
-                Q(number__icontains=word)
-                | Q(title__icontains=word)
-                | Q(body_text__icontains=word)
-                | Q(sender_name__icontains=word)
-                | Q(register_number__icontains=word)
-            )
-    return qs.order_by("-received_at", "-id")
+    return _search(
+        visible_incoming(user).select_related("organisation"),
+        states=IncomingState.values,
+        date_field="received_at",
+        text_fields=("number", "title", "body_text", "sender_name", "register_number"),
+        query=query,
+        state=state,
+        doc_type=doc_type,
+        since=since,
+        until=until,
+    )
 
 
 # A copy's state before it is signed for, returned or recalled is the exchange delivery's.
@@ -375,3 +390,18 @@ def handling_units(org: Organisation) -> QuerySet[Organisation]:
 def reader_candidates(doc: IncomingDocument) -> QuerySet[User]:
     """People a received document can circulate to (传阅): those of the handling units."""
     return people_holding(handling_units(doc.organisation).values_list("pk", flat=True))
+
+
+def stored_file_response(
+    sha256: str, filename: str, media_type: str, *, as_attachment: bool = False
+) -> FileResponse:
+    """A file of the part store as the response (404 while it is not made yet or is missing)."""
+    if not sha256:
+        raise Http404("No file yet.")
+    try:
+        handle = PartStore().open(sha256)
+    except FileNotFoundError as exc:
+        raise Http404("File missing.") from exc
+    return FileResponse(
+        handle, as_attachment=as_attachment, filename=filename, content_type=media_type
+    )

@@ -284,25 +284,13 @@ def outgoing_action(request: HttpRequest, doc_id: str, action: str) -> HttpRespo
     return redirect("documents:outgoing_detail", doc.uuid)
 
 
-def _pdf_response(sha256: str, filename: str, *, inline: bool = True) -> FileResponse:
-    if not sha256:
-        raise Http404("No file yet.")
-    try:
-        handle = PartStore().open(sha256)
-    except FileNotFoundError as exc:
-        raise Http404("File missing.") from exc
-    return FileResponse(
-        handle, as_attachment=not inline, filename=filename, content_type="application/pdf"
-    )
-
-
 @login_required
 @require_http_methods(["GET", "HEAD"])
 def outgoing_pdf(request: HttpRequest, doc_id: str, which: str) -> FileResponse:
     doc = selectors.access_outgoing(_user(request), doc_id)
     sha = doc.sealed_sha256 if which == "sealed" else doc.pdf_sha256
     name = f"{doc.number or doc.uuid}{'-sealed' if which == 'sealed' else ''}.pdf"
-    return _pdf_response(sha, name)
+    return selectors.stored_file_response(sha, name, "application/pdf")
 
 
 @login_required
@@ -435,4 +423,6 @@ def incoming_action(request: HttpRequest, doc_id: str, action: str) -> HttpRespo
 @require_http_methods(["GET", "HEAD"])
 def incoming_pdf(request: HttpRequest, doc_id: str) -> FileResponse:
     doc = selectors.access_incoming_files(_user(request), doc_id)
-    return _pdf_response(doc.pdf_sha256, f"{doc.number or doc.uuid}.pdf")
+    return selectors.stored_file_response(
+        doc.pdf_sha256, f"{doc.number or doc.uuid}.pdf", "application/pdf"
+    )
